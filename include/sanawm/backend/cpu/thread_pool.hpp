@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: Apache-2.0
+// sanawm/backend/cpu/thread_pool.hpp — a fixed pool of worker threads with deterministic static partitioning.
+// Host code only, but nvcc-safe (no intrinsics, no fmt), so tests compiled by nvcc can run the CPU backend.
+#pragma once
+
+#include <atomic>              // std::atomic
+#include <condition_variable>  // std::condition_variable
+#include <cstdlib>             // std::getenv, std::strtol
+#include <exception>           // std::exception_ptr
+#include <functional>          // std::function (only for the pool's own job slot)
+#include <memory>              // std::unique_ptr
+#include <mutex>               // std::mutex
+#include <thread>              // std::thread
+#include <vector>              // std::vector
+
+#include "sanawm/core/error.hpp"  // make_error
+#include "sanawm/core/int.hpp"    // index_t
+
+namespace sanawm::cpu {
+
+/// Fixed-size pool: `size()` threads in total, the calling thread included (it runs part 0).
+/// `run(fn)` calls fn(part) once for every part in [0, size()) and returns when all are done; the first
+/// exception thrown by any part is rethrown in the caller. Calls from inside a part run serially in the
+/// calling thread (nested-use guard), so kernels may call other parallel kernels safely.
+/// Calls from several outside threads are serialised.
+class thread_pool {
+ public:
+  explicit thread_pool(int threads) {
+    if (threads < 1) throw make_error("thread_pool", "thread count must be >= 1, got ", threads);
+    size_ = threads;
+    workers_.reserve(static_cast<std::size_t>(threads - 1));
+    for (int w = 1; w < threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+  }
+  thread_pool(const thread_pool&) = delete;
+  thread_pool& operator=(const thread_pool&) = delete;
+  ~thread_pool() {
+    {
+      std::lock_guard lk(m_);
+      stop_ = true;
+    }
+    cv_start_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  int size() const noexcept { return size_; }
+
+  /// True inside a part run by any sanawm pool (nested calls then run serially).
+  static bool in_parallel_region() noexcept { return nested_flag(); }
+
+  template <class F>
+  void run(F&& fn) {
+    if (size_ == 1 || nested_flag()) {
+      for (int p = 0; p < size_; ++p) run_part(fn, p);
+      return;
+    }
+    std::lock_guard submit(submit_m_);  // one job at a time per pool
+    std::function<void(int)> job = [&fn](int p) { fn(p); };
+    {
+      std::lock_guard lk(m_);
+      job_ = &job;
+      error_ = nullptr;
+      pending_.store(size_ - 1, std::memory_order_relaxed);
+      ++generation_;
+    }
+    cv_start_.notify_all();
+    std::exception_ptr mine;
+    try {
+      run_part(fn, 0);
+    } catch (...) {
+      mine = std::current_exception();
+    }
+    {
+      std::unique_lock lk(m_);
+      cv_done_.wait(lk, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+      job_ = nullptr;
+    }
+    if (mine) std::rethrow_exception(mine);
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  static bool& nested_flag() noexcept {
+    thread_local bool flag = false;
+    return flag;
+  }
+  template <class F>
+  static void run_part(F& fn, int p) {
+    bool& flag = nested_flag();
+    const bool outer = !flag;
+    flag = true;
+    try {
+      fn(p);
+    } catch (...) {
+      if (outer) flag = false;
+      throw;
+    }
+    if (outer) flag = false;
+  }
+
+  void worker_loop(int w) {
+    unsigned long seen = 0;
+    for (;;) {
+      std::function<void(int)>* job;
+      {
+        std::unique_lock lk(m_);
+        cv_start_.wait(lk, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        job = job_;
+      }
+      try {
+        run_part(*job, w);
+      } catch (...) {
+        std::lock_guard lk(m_);
+        if (!error_) error_ = std::current_exception();
+      }
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard lk(m_);  // pairs with the caller's predicate check
+        cv_done_.notify_one();
+      }
+    }
+  }
+
+  int size_ = 1;
+  std::vector<std::thread> workers_;
+  std::mutex submit_m_;
+  std::mutex m_;
+  std::condition_variable cv_start_, cv_done_;
+  std::function<void(int)>* job_ = nullptr;
+  std::exception_ptr error_;
+  std::atomic<int> pending_{0};
+  unsigned long generation_ = 0;
+  bool stop_ = false;
+};
+
+/// Thread count from SANAWM_NUM_THREADS (a positive integer), else std::thread::hardware_concurrency().
+/// A malformed value is an error rather than a silent fallback.
+inline int default_thread_count() {
+  if (const char* s = std::getenv("SANAWM_NUM_THREADS"); s && *s) {
+    char* end = nullptr;
+    const long v = std::strtol(s, &end, 10);
+    if (*end != '\0' || v < 1 || v > 4096)
+      throw make_error("thread_pool", "SANAWM_NUM_THREADS must be an integer in [1, 4096], got \"", s, "\"");
+    return static_cast<int>(v);
+  }
+  const unsigned hc = std::thread::hardware_concurrency();
+  return hc == 0 ? 1 : static_cast<int>(hc);
+}
+
+namespace detail {
+inline std::unique_ptr<thread_pool>& global_pool_slot() {
+  static std::unique_ptr<thread_pool> pool;
+  return pool;
+}
+inline std::mutex& global_pool_mutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace detail
+
+/// The process-wide pool used by parallel_for(cpu_t, ...); created on first use.
+inline thread_pool& global_pool() {
+  std::lock_guard lk(detail::global_pool_mutex());
+  auto& slot = detail::global_pool_slot();
+  if (!slot) slot = std::make_unique<thread_pool>(default_thread_count());
+  return *slot;
+}
+
+/// Replaces the global pool with one of `threads` threads (e.g. a CLI's --threads). Must not be called while
+/// a parallel_for is running.
+inline void set_num_threads(int threads) {
+  auto next = std::make_unique<thread_pool>(threads);
+  std::lock_guard lk(detail::global_pool_mutex());
+  detail::global_pool_slot() = std::move(next);
+}
+
+/// Number of threads of the global pool.
+inline int num_threads() { return global_pool().size(); }
+
+}  // namespace sanawm::cpu
