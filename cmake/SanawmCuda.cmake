@@ -24,10 +24,15 @@ if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
   set(CMAKE_CUDA_ARCHITECTURES "90a" CACHE STRING "CUDA architectures to compile for")
 endif()
 enable_language(CUDA)
-# CMake 3.25 does not know nvcc's C++20 flag; teach it (later CMake versions set these themselves).
+# CMake 3.25 does not know nvcc's C++20 flag (nor the cuda_std_20 feature); teach it the flag and use the
+# CUDA_STANDARD property (later CMake versions set these themselves).
 if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
   set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
   set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+endif()
+if(NOT DEFINED CMAKE_CUDA_STANDARD)
+  set(CMAKE_CUDA_STANDARD 20)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
 endif()
 
 find_package(CUDAToolkit REQUIRED)
@@ -38,7 +43,6 @@ add_library(sanawm::cuda ALIAS sanawm_cuda)
 set_target_properties(sanawm_cuda PROPERTIES EXPORT_NAME cuda)
 target_link_libraries(sanawm_cuda INTERFACE sanawm::sanawm CUDA::cudart CUDA::cublasLt CCCL::CCCL)
 target_compile_definitions(sanawm_cuda INTERFACE SANAWM_WITH_CUDA=1)
-target_compile_features(sanawm_cuda INTERFACE cuda_std_20)
 # Lambdas with __device__ annotations are used by the launch helpers' callers.
 target_compile_options(sanawm_cuda INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:--extended-lambda>)
 set(SANAWM_HAS_CUDA ON)

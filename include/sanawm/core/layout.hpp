@@ -45,7 +45,7 @@ struct layout_right {
       return s;
     }
     SANAWM_HD constexpr index_t required_span_size() const noexcept { return ext_.size(); }
-    static constexpr bool is_contiguous() noexcept { return true; }
+    SANAWM_HD static constexpr bool is_contiguous() noexcept { return true; }
 
    private:
     SANAWM_NO_UNIQUE_ADDRESS Extents ext_{};

@@ -41,16 +41,16 @@ class extents : private detail::dyn_storage<((Es == dyn ? 1 : 0) + ... + 0)> {
   static_assert(((Es == dyn || Es >= 0) && ...), "sanawm: an extent is a non-negative size or `dyn`");
 
  public:
-  static constexpr std::size_t rank() noexcept { return sizeof...(Es); }
-  static constexpr std::size_t rank_dynamic() noexcept { return ((Es == dyn ? 1 : 0) + ... + 0); }
+  SANAWM_HD static constexpr std::size_t rank() noexcept { return sizeof...(Es); }
+  SANAWM_HD static constexpr std::size_t rank_dynamic() noexcept { return ((Es == dyn ? 1 : 0) + ... + 0); }
   /// The static size of axis i, or `dyn`.
   SANAWM_HD static constexpr index_t static_extent(std::size_t i) noexcept {
     constexpr index_t sv[] = {Es..., 0};
     return sv[i];
   }
-  static constexpr bool is_static() noexcept { return rank_dynamic() == 0; }
+  SANAWM_HD static constexpr bool is_static() noexcept { return rank_dynamic() == 0; }
   /// Product of all extents when every axis is static, else `dyn`.
-  static constexpr index_t static_size() noexcept {
+  SANAWM_HD static constexpr index_t static_size() noexcept {
     if constexpr (rank_dynamic() != 0) return dyn;
     else return (index_t{1} * ... * Es);
   }

@@ -69,7 +69,7 @@ class tensor_view {
   using extents_type = Extents;
   using layout_type = Layout;
   using mapping_type = detail::mapping_t<Layout, Extents>;
-  static constexpr std::size_t rank() noexcept { return Extents::rank(); }
+  SANAWM_HD static constexpr std::size_t rank() noexcept { return Extents::rank(); }
 
   SANAWM_HD constexpr tensor_view() noexcept = default;
   SANAWM_HD constexpr tensor_view(T* data, const Extents& e) noexcept
