@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# scripts/run.sh — sets up, builds and runs sanawm's main job on a fresh machine (the README's first command).
+# Idempotent. Until the SANA-WM generator lands, the main job is the most complete example available.
+# Environment: SANAWM_BUILD_DIR (default build/release), SANAWM_NUM_THREADS (default: all cores).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source scripts/deps.sh
+sanawm_install_deps
+sanawm_find_nvcc
+
+build="${SANAWM_BUILD_DIR:-build/release}"
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSANAWM_BUILD_TESTS=OFF -DSANAWM_BUILD_BENCH=OFF \
+  -DSANAWM_BUILD_EXAMPLES=ON "${launcher[@]}"
+cmake --build "$build" -j "$(nproc)" --target sanawm-quickstart
+"$build/examples/quickstart/sanawm-quickstart" "$@"
