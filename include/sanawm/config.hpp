@@ -33,12 +33,13 @@
 
 #define SANAWM_RESTRICT __restrict__
 
-// Loop-unroll hint understood by both compilers (nvcc: #pragma unroll; GCC: #pragma GCC unroll).
+// Loop-unroll hint. nvcc's device pass and clang take `#pragma unroll`; GCC takes `#pragma GCC unroll`, which
+// nvcc's front end rejects, and g++ warns on `#pragma unroll` — so nvcc's host pass gets no hint at all.
 #define SANAWM_PRAGMA(x) _Pragma(#x)
-#if defined(__CUDACC__) || defined(__clang__)
+#if defined(__CUDA_ARCH__) || (defined(__clang__) && !defined(__CUDACC__))
 #define SANAWM_UNROLL SANAWM_PRAGMA(unroll)
 #define SANAWM_UNROLL_N(n) SANAWM_PRAGMA(unroll n)
-#elif defined(__GNUC__)
+#elif defined(__GNUC__) && !defined(__CUDACC__)
 #define SANAWM_UNROLL SANAWM_PRAGMA(GCC unroll 16)
 #define SANAWM_UNROLL_N(n) SANAWM_PRAGMA(GCC unroll n)
 #else

@@ -51,6 +51,10 @@ void parallel_ranges(index_t n, F&& fn, index_t min_per_part = 1) {
 
 }  // namespace cpu
 
+/// CPU work is complete when parallel_for returns; this exists so backend-generic code can call
+/// synchronize(be) for either backend (the CUDA overload waits for the stream).
+inline void synchronize(cpu_t) noexcept {}
+
 /// Runs body(i) for every i in [0, n) on the global thread pool.
 template <kernel_body B>
 void parallel_for(cpu_t, index_t n, const B& body) {
