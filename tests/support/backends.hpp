@@ -22,6 +22,9 @@
 #include <string>       // std::string
 #include <type_traits>  // std::is_same_v
 
+#include <span>
+#include <vector>
+
 #include "sanawm/backend/cpu/parallel.hpp"  // parallel_for(cpu_t, ...)
 #include "sanawm/backend/tags.hpp"          // cpu_t, cuda_t
 #include "sanawm/config.hpp"                // SANAWM_HAS_CUDA_COMPILER, SANAWM_WITH_CUDA
@@ -57,10 +60,31 @@ inline std::string cuda_unavailable_reason() {
 }
 
 /// Waits for the backend's queued work (a no-op on the CPU, whose parallel_for returns when done).
-inline void sync(cpu_t) noexcept {}
+inline void sync(cpu_t be) noexcept { synchronize(be); }
 #if SANAWM_TEST_HAS_CUDA_BACKEND
-inline void sync(cuda_t be) {
-  synchronize(be);
+inline void sync(cuda_t be) { synchronize(be); }
+
+/// Device copy of a host vector (tests that keep flat std::vector data).
+template <class T>
+device_buffer<T> to_device(const std::vector<T>& host) {
+  device_buffer<T> d(static_cast<index_t>(host.size()));
+  d.copy_from_host(std::span<const T>(host));
+  return d;
+}
+
+/// Runs a portable body over [0, n) on the GPU's default stream and waits, so the test can read results.
+template <class B>
+void run_body_on_gpu(const B& body, index_t n) {
+  parallel_for(cuda_t{}, n, body);
+  synchronize(cuda_t{});
+}
+
+/// Host copy of a device buffer.
+template <class T>
+std::vector<T> to_host(const device_buffer<T>& d) {
+  std::vector<T> host(static_cast<std::size_t>(d.size()));
+  d.copy_to_host(std::span<T>(host));
+  return host;
 }
 #endif
 
