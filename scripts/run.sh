@@ -12,6 +12,7 @@ sanawm_find_nvcc
 build="${SANAWM_BUILD_DIR:-build/release}"
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="$root"  # relative paths in the hash: clones and worktrees share cache hits
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSANAWM_BUILD_TESTS=OFF -DSANAWM_BUILD_BENCH=OFF \

@@ -19,6 +19,7 @@ werror=OFF
 if [[ "${CI:-}" == "true" || "${SANAWM_WERROR:-}" == "ON" ]]; then werror=ON; fi
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="$root"  # relative paths in the hash: clones and worktrees share cache hits
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 fi
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# scripts/gpu_pack.sh BUILD_DIR OUT_DIR — copies every test and benchmark binary of a CUDA build that links the
+# CUDA runtime into OUT_DIR (flat), so a GPU machine without GoogleTest/Benchmark packages can run them with
+# scripts/gpu_selftest.sh. Build first: cmake -S . -B build/gpu -DSANAWM_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a
+set -euo pipefail
+build="${1:?usage: gpu_pack.sh BUILD_DIR OUT_DIR}"
+out="${2:?usage: gpu_pack.sh BUILD_DIR OUT_DIR}"
+mkdir -p "$out/tests" "$out/bench"
+n=0
+while IFS= read -r -d '' f; do
+  if ldd "$f" 2>/dev/null | grep -q 'libcudart'; then
+    case "$f" in
+      */bench/*) cp "$f" "$out/bench/" ;;
+      *) cp "$f" "$out/tests/" ;;
+    esac
+    n=$((n + 1))
+  fi
+done < <(find "$build/tests" "$build/bench" -type f -executable -print0 2>/dev/null)
+strip --strip-debug "$out"/tests/* "$out"/bench/* 2>/dev/null || true
+echo "gpu_pack: $n CUDA binaries in $out ($(du -sh "$out" | cut -f1))"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# scripts/gpu_selftest.sh PACK_DIR [--bench] — on a machine with a GPU: runs every CUDA test binary packed by
+# scripts/gpu_pack.sh (each compares CUDA kernels against CPU/float64 references) and prints one summary line
+# per binary plus totals; with --bench also runs the CUDA benchmarks (short min_time). Exit 1 if a test failed.
+set -uo pipefail
+pack="${1:?usage: gpu_selftest.sh PACK_DIR [--bench]}"
+bench="${2:-}"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
+fail=0
+total_pass=0 total_fail=0 total_skip=0
+printf '%-34s %6s %6s %6s %8s\n' binary passed failed skipped ms
+for t in "$pack"/tests/*; do
+  [[ -x "$t" ]] || continue
+  start=$(date +%s%N)
+  log=$("$t" --gtest_brief=0 2>&1)
+  rc=$?
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  p=$(grep -c '^\[       OK \]' <<<"$log"); f=$(grep -c '^\[  FAILED  \] [A-Za-z]' <<<"$log"); s=$(grep -c '^\[  SKIPPED \] [A-Za-z]' <<<"$log")
+  f=$(( f > 0 ? f / 2 : 0 ))  # gtest lists each failure twice (inline and in the summary)
+  s=$(( s > 0 ? s / 2 : 0 ))
+  printf '%-34s %6d %6d %6d %8d\n' "$(basename "$t")" "$p" "$f" "$s" "$ms"
+  if [[ $rc -ne 0 ]]; then
+    fail=1
+    grep -E '^\[  FAILED  \]|Failure|error' <<<"$log" | head -20
+  fi
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))
+  if [[ -n "${OUT:-}" ]]; then echo "$log" > "$OUT/$(basename "$t").log"; fi
+done
+echo "gpu_selftest: ${total_pass} passed, ${total_fail} failed, ${total_skip} skipped"
+if [[ "$bench" == "--bench" ]]; then
+  for b in "$pack"/bench/*; do
+    [[ -x "$b" ]] || continue
+    echo "== $(basename "$b")"
+    "$b" --benchmark_min_time=0.05 2>&1 | grep -v -E '^\*\*\*WARNING|^$' | tail -40
+  done
+fi
+exit $fail
