@@ -1,0 +1,592 @@
+// SPDX-License-Identifier: Apache-2.0
+// sanawm/model/dit/dit.hpp — SANA-WM DiT forward on the CPU: embeddings, 3-D RoPE, UCPE ray matrices, the hybrid
+// GDN/softmax blocks with the camera branch, Plücker injection, cross-attention, GLUMBConvTemp FFN, frame-aware
+// adaLN, final layer. Modes: bidirectional, chunk-causal, and streaming chunk calls with caches.
+#pragma once
+#if defined(__CUDACC__)
+#error "sanawm/model/dit/dit.hpp: host-only header (CPU DiT forward over sanawm/io weights); include it from host code only"
+#endif
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sanawm/model/dit/ops.hpp"
+#include "sanawm/model/dit/weights.hpp"
+
+namespace sanawm::dit {
+
+/// Forward mode of a full-sequence call.
+enum class dit_mode : std::uint8_t {
+  bidirectional,  ///< every GDN reverse scan, short conv and t_conv sees all frames
+  chunk_causal,   ///< chunks [c+1, c, c, ...]: reverse paths reset at chunk starts, t_conv per chunk
+};
+
+/// Model inputs of one call (B batch rows, T latent frames on an Hl × Wl grid, L text tokens). All fp32, C order.
+struct dit_inputs {
+  index_t B = 1, T = 0, Hl = 0, Wl = 0, L = 0;
+  std::vector<float> x;                  ///< [B, Cin, T, Hl, Wl]
+  std::vector<float> timestep;           ///< [B, T] per-frame timesteps (embedded as trunc(t), like .long())
+  std::vector<float> y;                  ///< [B, L, caption_channels]
+  std::vector<std::int64_t> mask;        ///< [B, L], 1 = valid; empty = all valid
+  std::vector<float> camera_conditions;  ///< [B, T, 20]
+  std::vector<float> chunk_plucker;      ///< [B, plucker_channels, T, Hl, Wl]
+};
+
+/// Called with (name, values, shape) for the golden-file intermediates (act.x_embed, act.t_emb, act.t0,
+/// act.y_normed, act.plucker_emb, act.block{i}_{attn_out,cross_attn_out,mlp_out,out}, act.final_layer_out).
+using intermediate_fn = std::function<void(std::string_view, const std::vector<float>&, std::vector<index_t>)>;
+
+struct forward_options {
+  dit_mode mode = dit_mode::bidirectional;
+  /// Chunk starts for chunk_causal (empty: chunk_starts(T, config.chunk_size)).
+  std::vector<index_t> chunk_index;
+  /// Upstream's non-cached chunk-causal softmax blocks apply no chunk mask (golden-verified); true applies the
+  /// chunk-causal mask the streaming path implies, making chunk_causal == streaming chunk calls.
+  bool strict_softmax_chunk_mask = false;
+  /// bf16 compute: activations rounded to bf16 at every linear input (pair with weight_dtype::bf16).
+  bool bf16_activations = false;
+  intermediate_fn on_intermediate;
+};
+
+/// Per-block streaming cache (upstream's 10-slot cache): forward GDN states, short-conv and FFN left contexts,
+/// softmax K/V of cached chunks (post-RoPE main, post-UCPE camera).
+struct block_cache {
+  std::vector<double> S, z, S_cam;          ///< [B, H, D, D], [B, H, D], [B, H, D, D]
+  std::vector<float> k_left, kc_left;       ///< [B, K−1, S, C] raw k / k_cam before the short conv
+  std::vector<float> ffn_left;              ///< [B, S, C] t_conv input of the last cached frame
+  bool has_ffn_left = false;
+  struct chunk_kv {
+    index_t tokens = 0;
+    std::vector<float> k, v, kc, vc;  ///< [B, tokens, C]
+  };
+  std::vector<chunk_kv> kv;  ///< cached softmax chunks, oldest first
+};
+
+/// Streaming state across chunk calls.
+struct stream_state {
+  index_t frames_done = 0;        ///< absolute index of the next chunk's first frame
+  index_t num_cached_chunks = 0;  ///< softmax window (0 = unlimited); with a window, chunk 0 stays as the sink
+  std::vector<block_cache> blocks;
+};
+
+namespace detail {
+
+/// One call's working set: a segment of T frames starting at absolute frame f0.
+struct segment {
+  const dit_weights* w;
+  index_t B, T, Hl, Wl, S, N, L, f0;
+  std::vector<index_t> starts;
+  ops::chunking ch;
+  bool strict_mask, bf16_act;
+  ops::rope_table rope;
+  std::vector<float> raymats;  ///< [B, N, 16]
+  std::vector<float> y_normed; ///< [B, L, C]
+  std::vector<float> key_bias; ///< [B, L] 0 or −10000
+  std::vector<float> t0;       ///< [B, T, 6C]
+  std::vector<float> plucker;  ///< [B, N, C]
+};
+
+inline void emit(const forward_options& o, std::string_view name, const std::vector<float>& v,
+                 std::vector<index_t> shape) {
+  if (o.on_intermediate) o.on_intermediate(name, v, std::move(shape));
+}
+
+/// Self-attention module of block `bi` on modulated tokens u [B, N, C] → out [B, N, C].
+inline void attention(const segment& sg, index_t bi, const std::vector<float>& u, block_cache* cache,
+                      bool update, std::vector<float>& out) {
+  const dit_config& c = sg.w->config;
+  const block_w& bw = sg.w->blocks[static_cast<std::size_t>(bi)];
+  const attn_w& a = bw.attn;
+  const index_t C = c.hidden, H = c.heads(), D = c.head_dim, N = sg.N, S = sg.S, T = sg.T, K = c.conv_kernel;
+  const bool gdn = bw.kind == block_kind::gdn;
+  const double kappa = 1.0 / std::sqrt(double(D) * double(S));
+  out.assign(static_cast<std::size_t>(sg.B * N * C), 0.0f);
+  std::vector<float> qkv(static_cast<std::size_t>(N * 3 * C)), qc(static_cast<std::size_t>(N * C)),
+      kc(qc.size()), vc(qc.size()), kraw(qc.size()), kcraw(qc.size()), om(qc.size()), oc(qc.size()),
+      gate(qc.size()), beta(static_cast<std::size_t>(N * H)), gam(static_cast<std::size_t>(T * H));
+  // Chunks cached before this call (a write pass appends this chunk while the batch rows are processed).
+  const std::size_t n_cached = cache ? cache->kv.size() : 0;
+  for (index_t b = 0; b < sg.B; ++b) {
+    const float* ub = u.data() + b * N * C;
+    ops::linear(a.qkv, ub, N, qkv.data(), sg.bf16_act);
+    ops::linear(a.q_proj_cam, ub, N, qc.data(), sg.bf16_act);
+    ops::linear(a.k_proj_cam, ub, N, kcraw.data(), sg.bf16_act);
+    ops::linear(a.v_proj_cam, ub, N, vc.data(), sg.bf16_act);
+    float* q = qkv.data();
+    float* k = qkv.data() + C;
+    float* v = qkv.data() + 2 * C;
+    const index_t ld = 3 * C;
+    if (gdn) {
+      // Short convs along time on the raw keys (main and camera), then norms, ReLU and the key scale κ.
+      const std::size_t left_sz = static_cast<std::size_t>((K - 1) * S * C);
+      const float* kl = cache && !cache->k_left.empty() ? cache->k_left.data() + b * left_sz : nullptr;
+      const float* kcl = cache && !cache->kc_left.empty() ? cache->kc_left.data() + b * left_sz : nullptr;
+      ops::short_conv(k, T, S, C, ld, a.conv_k, K, sg.ch, kl, kraw.data());
+      ops::short_conv(kcraw.data(), T, S, C, C, a.conv_k_cam, K, sg.ch, kcl, kc.data());
+      if (cache && update) {
+        // New left context: the last K−1 frames of [old left ‖ this segment's raw keys].
+        auto roll = [&](std::vector<float>& buf, const float* src, index_t ldsrc) {
+          if (buf.empty()) buf.assign(static_cast<std::size_t>(sg.B) * left_sz, 0.0f);
+          std::vector<float> all(static_cast<std::size_t>((K - 1 + T) * S * C));
+          std::copy_n(buf.data() + b * left_sz, left_sz, all.data());
+          for (index_t n = 0; n < N; ++n)
+            std::copy_n(src + n * ldsrc, C, all.data() + left_sz + static_cast<std::size_t>(n * C));
+          std::copy_n(all.data() + T * S * C, left_sz, buf.data() + b * left_sz);
+        };
+        roll(cache->k_left, k, ld);
+        roll(cache->kc_left, kcraw.data(), C);
+      }
+      for (index_t n = 0; n < N; ++n) std::copy_n(kraw.data() + n * C, C, k + n * ld);
+    } else {
+      std::copy(kcraw.begin(), kcraw.end(), kc.begin());
+    }
+    ops::rmsnorm(q, N, C, ld, a.q_norm, c.norm_eps);
+    ops::rmsnorm(k, N, C, ld, a.k_norm, c.norm_eps);
+    ops::rmsnorm(qc.data(), N, C, C, a.q_norm_cam, c.norm_eps);
+    ops::rmsnorm(kc.data(), N, C, C, a.k_norm_cam, c.norm_eps);
+    if (gdn) {
+      for (index_t n = 0; n < N; ++n)
+        for (index_t ch = 0; ch < C; ++ch) {
+          q[n * ld + ch] = std::max(q[n * ld + ch], 0.0f);
+          k[n * ld + ch] = static_cast<float>(std::max(k[n * ld + ch], 0.0f) * kappa);
+          qc[static_cast<std::size_t>(n * C + ch)] = std::max(qc[static_cast<std::size_t>(n * C + ch)], 0.0f);
+          kc[static_cast<std::size_t>(n * C + ch)] =
+              static_cast<float>(std::max(kc[static_cast<std::size_t>(n * C + ch)], 0.0f) * kappa);
+        }
+    }
+    // Unrotated copies (GDN denominator; camera β discount needs the pre-UCPE keys).
+    std::vector<float> qz, kz, kc_pre(kc);
+    if (gdn) {
+      qz.resize(static_cast<std::size_t>(N * C));
+      kz.resize(qz.size());
+      for (index_t n = 0; n < N; ++n) {
+        std::copy_n(q + n * ld, C, qz.data() + n * C);
+        std::copy_n(k + n * ld, C, kz.data() + n * C);
+      }
+    }
+    const float* P = sg.raymats.data() + b * N * 16;
+    for (index_t n = 0; n < N; ++n)
+      for (index_t h = 0; h < H; ++h) {
+        ops::rope_head(sg.rope, n, q + n * ld + h * D, D, false, false);
+        ops::rope_head(sg.rope, n, k + n * ld + h * D, D, false, false);
+        ops::ucpe_head<ucpe_op::query>(P + n * 16, sg.rope, n, qc.data() + n * C + h * D, D);
+        ops::ucpe_head<ucpe_op::key_value>(P + n * 16, sg.rope, n, kc.data() + n * C + h * D, D);
+        ops::ucpe_head<ucpe_op::key_value>(P + n * 16, sg.rope, n, vc.data() + n * C + h * D, D);
+      }
+    if (gdn) {
+      ops::linear(a.beta_proj, ub, N, beta.data(), sg.bf16_act);
+      for (auto& e : beta) e = ops::sigmoid(e);
+      std::vector<float> ubar(static_cast<std::size_t>(T * C), 0.0f);
+      for (index_t t = 0; t < T; ++t)
+        for (index_t ch = 0; ch < C; ++ch) {
+          double s = 0;
+          for (index_t sp = 0; sp < S; ++sp) s += ub[(t * S + sp) * C + ch];
+          ubar[static_cast<std::size_t>(t * C + ch)] = static_cast<float>(s / double(S));
+        }
+      ops::linear(a.gate_proj, ubar.data(), T, gam.data(), sg.bf16_act);
+      for (index_t t = 0; t < T; ++t)
+        for (index_t h = 0; h < H; ++h) {
+          float& g = gam[static_cast<std::size_t>(t * H + h)];
+          g = std::exp(-std::exp(a.A_log[h]) * ops::softplus(g + a.dt_bias[h]));
+        }
+      // Camera β: β / max(1, mean_s ‖k_post‖² / ‖k_pre‖²) per (frame, head).
+      std::vector<float> beta_c(beta.size());
+      for (index_t t = 0; t < T; ++t)
+        for (index_t h = 0; h < H; ++h) {
+          float sum = 0;
+          for (index_t sp = 0; sp < S; ++sp) {
+            float pre = 0, post = 0;
+            const index_t off = (t * S + sp) * C + h * D;
+            for (index_t d = 0; d < D; ++d) {
+              pre += kc_pre[static_cast<std::size_t>(off + d)] * kc_pre[static_cast<std::size_t>(off + d)];
+              post += kc[static_cast<std::size_t>(off + d)] * kc[static_cast<std::size_t>(off + d)];
+            }
+            sum += pre > 0 ? post / pre : 0.0f;
+          }
+          const float mean = sum / float(S), div = mean > 1.0f ? mean : 1.0f;
+          for (index_t sp = 0; sp < S; ++sp)
+            beta_c[static_cast<std::size_t>((t * S + sp) * H + h)] = beta[static_cast<std::size_t>((t * S + sp) * H + h)] / div;
+        }
+      if (cache && update && cache->S.empty()) {
+        cache->S.assign(static_cast<std::size_t>(sg.B * H * D * D), 0.0);
+        cache->z.assign(static_cast<std::size_t>(sg.B * H * D), 0.0);
+        cache->S_cam.assign(cache->S.size(), 0.0);
+      }
+      cpu::parallel_ranges(H, [&](index_t hb, index_t he, int) {
+        for (index_t h = hb; h < he; ++h) {
+          std::vector<float> gh(static_cast<std::size_t>(T));
+          for (index_t t = 0; t < T; ++t) gh[static_cast<std::size_t>(t)] = gam[static_cast<std::size_t>(t * H + h)];
+          const std::size_t DD = static_cast<std::size_t>(D * D);
+          const std::size_t st = static_cast<std::size_t>((b * H + h));
+          std::vector<double> M(DD, 0.0), z(static_cast<std::size_t>(D), 0.0), Mc(DD, 0.0), zc;
+          if (cache && !cache->S.empty()) {
+            std::copy_n(cache->S.data() + st * DD, DD, M.data());
+            std::copy_n(cache->z.data() + st * D, D, z.data());
+            std::copy_n(cache->S_cam.data() + st * DD, DD, Mc.data());
+          }
+          std::vector<double> num(static_cast<std::size_t>(N * D), 0.0), den(static_cast<std::size_t>(N), 0.0);
+          ops::scan_args sa;
+          sa.T = T, sa.S = S, sa.D = D, sa.ld = ld;
+          sa.q = q + h * D, sa.k = k + h * D, sa.v = v + h * D;
+          sa.qz = qz.data() + h * D, sa.kz = kz.data() + h * D, sa.ldz = C;
+          sa.beta = beta.data() + h, sa.beta_ld = H, sa.gamma = gh.data(), sa.ch = &sg.ch;
+          ops::scan_bidir(sa, M, z, num.data(), den.data());
+          for (index_t n = 0; n < N; ++n)
+            for (index_t d = 0; d < D; ++d)
+              om[static_cast<std::size_t>(n * C + h * D + d)] =
+                  static_cast<float>(num[static_cast<std::size_t>(n * D + d)] / (den[static_cast<std::size_t>(n)] + c.gdn_eps));
+          std::vector<double> numc(static_cast<std::size_t>(N * D), 0.0);
+          ops::scan_args ac;
+          ac.T = T, ac.S = S, ac.D = D, ac.ld = C;
+          ac.q = qc.data() + h * D, ac.k = kc.data() + h * D, ac.v = vc.data() + h * D;
+          ac.beta = beta_c.data() + h, ac.beta_ld = H, ac.gamma = gh.data(), ac.ch = &sg.ch;
+          ops::scan_bidir(ac, Mc, zc, numc.data(), nullptr);
+          for (index_t n = 0; n < N; ++n)
+            for (index_t d = 0; d < D; ++d)
+              oc[static_cast<std::size_t>(n * C + h * D + d)] = static_cast<float>(numc[static_cast<std::size_t>(n * D + d)]);
+          if (cache && update) {
+            std::copy_n(M.data(), DD, cache->S.data() + st * DD);
+            std::copy_n(z.data(), D, cache->z.data() + st * D);
+            std::copy_n(Mc.data(), DD, cache->S_cam.data() + st * DD);
+          }
+        }
+      });
+    } else {
+      // Softmax main + camera branch over [cached chunks ‖ this segment].
+      index_t Nc = 0;
+      for (std::size_t e = 0; e < n_cached; ++e) Nc += cache->kv[e].tokens;
+      const index_t Nk = Nc + N;
+      std::vector<float> Kall(static_cast<std::size_t>(Nk * C)), V(Kall.size()), KC(Kall.size()), VC(Kall.size());
+      index_t off = 0;
+      for (std::size_t ei = 0; ei < n_cached; ++ei) {
+          const auto& e = cache->kv[ei];
+          const std::size_t sz = static_cast<std::size_t>(e.tokens * C), o = static_cast<std::size_t>(off * C);
+          std::copy_n(e.k.data() + b * sz, sz, Kall.data() + o);
+          std::copy_n(e.v.data() + b * sz, sz, V.data() + o);
+          std::copy_n(e.kc.data() + b * sz, sz, KC.data() + o);
+          std::copy_n(e.vc.data() + b * sz, sz, VC.data() + o);
+          off += e.tokens;
+        }
+      for (index_t n = 0; n < N; ++n) {
+        std::copy_n(k + n * ld, C, Kall.data() + (Nc + n) * C);
+        std::copy_n(v + n * ld, C, V.data() + (Nc + n) * C);
+        std::copy_n(kc.data() + n * C, C, KC.data() + (Nc + n) * C);
+        std::copy_n(vc.data() + n * C, C, VC.data() + (Nc + n) * C);
+      }
+      auto allow = [&](index_t i, index_t j) {
+        if (j < Nc || !sg.strict_mask) return true;
+        return (j - Nc) / S < sg.ch.chunk_end[static_cast<std::size_t>(i / S)];
+      };
+      auto nobias = [](index_t) { return 0.0; };
+      for (index_t h = 0; h < H; ++h) {
+        ops::attend(q + h * D, N, Kall.data() + h * D, V.data() + h * D, Nk, D, ld, C, c.main_scale(), allow, nobias,
+                    om.data() + h * D, C);
+        ops::attend(qc.data() + h * D, N, KC.data() + h * D, VC.data() + h * D, Nk, D, C, C, c.cam_scale(), allow,
+                    nobias, oc.data() + h * D, C);
+      }
+      if (cache && update) {
+        if (b == 0) {
+          block_cache::chunk_kv e;
+          e.tokens = N;
+          e.k.resize(static_cast<std::size_t>(sg.B * N * C));
+          e.v.resize(e.k.size());
+          e.kc.resize(e.k.size());
+          e.vc.resize(e.k.size());
+          cache->kv.push_back(std::move(e));
+        }
+        auto& e = cache->kv.back();
+        const std::size_t o = static_cast<std::size_t>(b * N * C), sz = static_cast<std::size_t>(N * C);
+        std::copy_n(Kall.data() + Nc * C, sz, e.k.data() + o);
+        std::copy_n(V.data() + Nc * C, sz, e.v.data() + o);
+        std::copy_n(KC.data() + Nc * C, sz, e.kc.data() + o);
+        std::copy_n(VC.data() + Nc * C, sz, e.vc.data() + o);
+      }
+    }
+    // Camera output back to the world frame, out_proj_cam, gate, proj.
+    for (index_t n = 0; n < N; ++n)
+      for (index_t h = 0; h < H; ++h) ops::ucpe_head<ucpe_op::output>(P + n * 16, sg.rope, n, oc.data() + n * C + h * D, D);
+    std::vector<float> ocp(static_cast<std::size_t>(N * C));
+    ops::linear(a.out_proj_cam, oc.data(), N, ocp.data(), sg.bf16_act);
+    ops::linear(a.output_gate, ub, N, gate.data(), sg.bf16_act);
+    for (std::size_t i = 0; i < om.size(); ++i) om[i] = (om[i] + ocp[i]) * ops::silu(gate[i]);
+    ops::linear(a.proj, om.data(), N, out.data() + b * N * C, sg.bf16_act);
+  }
+}
+
+/// Cross-attention of x [N, C] (one batch row) on the normalised caption y [L, C] with key-padding bias.
+inline void cross_attention(const segment& sg, const cross_w& cw, const float* x, index_t b, float* out) {
+  const dit_config& c = sg.w->config;
+  const index_t C = c.hidden, H = c.heads(), D = c.head_dim, N = sg.N, L = sg.L;
+  std::vector<float> q(static_cast<std::size_t>(N * C)), kv(static_cast<std::size_t>(L * 2 * C)),
+      o(static_cast<std::size_t>(N * C));
+  ops::linear(cw.q_linear, x, N, q.data(), sg.bf16_act);
+  ops::linear(cw.kv_linear, sg.y_normed.data() + b * L * C, L, kv.data(), sg.bf16_act);
+  ops::rmsnorm(q.data(), N, C, C, cw.q_norm, c.cross_norm_eps);
+  ops::rmsnorm(kv.data(), L, C, 2 * C, cw.k_norm, c.cross_norm_eps);
+  const float* bias = sg.key_bias.data() + b * L;
+  for (index_t h = 0; h < H; ++h)
+    ops::attend(q.data() + h * D, N, kv.data() + h * D, kv.data() + C + h * D, L, D, C, 2 * C,
+                1.0 / std::sqrt(double(D)), [](index_t, index_t) { return true; },
+                [bias](index_t j) { return double(bias[j]); }, o.data() + h * D, C);
+  ops::linear(cw.proj, o.data(), N, out, sg.bf16_act);
+}
+
+/// GLUMBConvTemp on modulated tokens m [N, C] (one batch row): 1×1 → SiLU → depthwise 3×3 → GLU(SiLU) → 1×1,
+/// then y + t_conv(y) over time (per chunk; left context = last frame before the chunk, from `left` for the
+/// segment's first chunk).
+inline void ffn(const segment& sg, const mlp_w& mw, const float* m, index_t b, block_cache* cache, bool update,
+                float* out) {
+  const dit_config& c = sg.w->config;
+  const index_t C = c.hidden, F = c.ffn_hidden(), N = sg.N, S = sg.S, T = sg.T, Hl = sg.Hl, Wl = sg.Wl;
+  std::vector<float> h1(static_cast<std::size_t>(N * 2 * F)), h2(h1.size()), g(static_cast<std::size_t>(N * F)),
+      y(static_cast<std::size_t>(N * C));
+  ops::linear(mw.inverted_conv, m, N, h1.data(), sg.bf16_act);
+  for (auto& e : h1) e = ops::silu(e);
+  cpu::parallel_ranges(2 * F, [&](index_t cb, index_t ce, int) {
+    for (index_t ch = cb; ch < ce; ++ch) {
+      const float bias = mw.depth_b[ch];
+      float wk[9];
+      for (int i = 0; i < 9; ++i) wk[i] = mw.depth_w[ch * 9 + i];
+      for (index_t t = 0; t < T; ++t)
+        for (index_t r = 0; r < Hl; ++r)
+          for (index_t q = 0; q < Wl; ++q) {
+            float acc = 0;
+            for (index_t dr = -1; dr <= 1; ++dr)
+              for (index_t dq = -1; dq <= 1; ++dq) {
+                const index_t rr = r + dr, qq = q + dq;
+                if (rr < 0 || rr >= Hl || qq < 0 || qq >= Wl) continue;
+                acc += wk[(dr + 1) * 3 + dq + 1] * h1[static_cast<std::size_t>(((t * S + rr * Wl + qq) * 2 * F) + ch)];
+              }
+            h2[static_cast<std::size_t>((t * S + r * Wl + q) * 2 * F + ch)] = acc + bias;
+          }
+    }
+  });
+  for (index_t n = 0; n < N; ++n)
+    for (index_t ch = 0; ch < F; ++ch)
+      g[static_cast<std::size_t>(n * F + ch)] =
+          h2[static_cast<std::size_t>(n * 2 * F + ch)] * ops::silu(h2[static_cast<std::size_t>(n * 2 * F + F + ch)]);
+  ops::linear(mw.point_conv, g.data(), N, y.data(), sg.bf16_act);
+  // t_conv: out[t] = y[t] + Σ_k W[:, :, k]·y[t − 1 + k], neighbours outside t's chunk are zero except the left
+  // neighbour of a chunk start, which is the previous frame (cached frame for the segment's first chunk).
+  const float* left = cache && cache->has_ffn_left ? cache->ffn_left.data() + b * S * C : nullptr;
+  std::vector<float> wt(static_cast<std::size_t>(3 * C * C));  // [k][o][i]
+  for (index_t o = 0; o < C; ++o)
+    for (index_t i = 0; i < C; ++i)
+      for (index_t k = 0; k < 3; ++k) wt[static_cast<std::size_t>((k * C + o) * C + i)] = mw.t_conv[(o * C + i) * 3 + k];
+  cpu::parallel_ranges(N, [&](index_t nb, index_t ne, int) {
+    for (index_t n = nb; n < ne; ++n) {
+      const index_t t = n / S, s = n % S;
+      const float* nb3[3] = {nullptr, y.data() + n * C, nullptr};
+      if (t > 0) nb3[0] = y.data() + ((t - 1) * S + s) * C;
+      else if (left) nb3[0] = left + s * C;
+      if (t + 1 < sg.ch.chunk_end[static_cast<std::size_t>(t)]) nb3[2] = y.data() + ((t + 1) * S + s) * C;
+      for (index_t o = 0; o < C; ++o) {
+        float acc = 0;
+        for (index_t k = 0; k < 3; ++k) {
+          if (!nb3[k]) continue;
+          const float* wr = wt.data() + (k * C + o) * C;
+          for (index_t i = 0; i < C; ++i) acc += wr[i] * nb3[k][i];
+        }
+        out[n * C + o] = y[static_cast<std::size_t>(n * C + o)] + acc;
+      }
+    }
+  });
+  if (cache && update) {
+    if (cache->ffn_left.empty()) cache->ffn_left.assign(static_cast<std::size_t>(sg.B * S * C), 0.0f);
+    std::copy_n(y.data() + (T - 1) * S * C, S * C, cache->ffn_left.data() + b * S * C);
+    if (b == sg.B - 1) cache->has_ffn_left = true;
+  }
+}
+
+/// Runs the whole network on one segment; returns the output [B, Cin, T, Hl, Wl].
+inline std::vector<float> run_segment(const dit_weights& w, const dit_inputs& in, index_t f0,
+                                      std::vector<index_t> starts, const forward_options& opt,
+                                      stream_state* st, bool update) {
+  const dit_config& c = w.config;
+  const index_t C = c.hidden, Cin = c.in_channels, B = in.B, T = in.T, Hl = in.Hl, Wl = in.Wl, S = Hl * Wl,
+                N = T * S, L = in.L, Cy = c.caption_channels, Pc = c.plucker_channels;
+  auto need = [&](const char* what, std::size_t got, index_t want) {
+    if (got != static_cast<std::size_t>(want))
+      throw make_error("dit", "input ", what, " has ", got, " values, expected ", want, " (B=", B, " T=", T,
+                       " Hl=", Hl, " Wl=", Wl, " L=", L, ")");
+  };
+  if (B < 1 || T < 1 || Hl < 1 || Wl < 1 || L < 1)
+    throw make_error("dit", "input dims B=", B, " T=", T, " Hl=", Hl, " Wl=", Wl, " L=", L, " must be >= 1");
+  need("x", in.x.size(), B * Cin * N);
+  need("timestep", in.timestep.size(), B * T);
+  need("y", in.y.size(), B * L * Cy);
+  if (!in.mask.empty()) need("mask", in.mask.size(), B * L);
+  need("camera_conditions", in.camera_conditions.size(), B * T * camera_condition_width);
+  need("chunk_plucker", in.chunk_plucker.size(), B * Pc * N);
+
+  segment sg;
+  sg.w = &w;
+  sg.B = B, sg.T = T, sg.Hl = Hl, sg.Wl = Wl, sg.S = S, sg.N = N, sg.L = L, sg.f0 = f0;
+  for (index_t s : starts)
+    if (s < 0 || s >= T) throw make_error("dit", "chunk start ", s, " outside [0, ", T, ")");
+  if (starts.empty() || starts.front() != 0 || !std::is_sorted(starts.begin(), starts.end()) ||
+      std::adjacent_find(starts.begin(), starts.end()) != starts.end())
+    throw make_error("dit", "chunk_index must start at 0 and increase strictly");
+  sg.starts = starts;
+  sg.ch = ops::chunking::make(T, starts);
+  sg.strict_mask = opt.strict_softmax_chunk_mask || st != nullptr;
+  sg.bf16_act = opt.bf16_activations;
+  sg.rope = ops::make_rope(c.head_dim, c.rope_theta, f0, T, Hl, Wl);
+
+  // Tokens: x [B, Cin, T, H, W] → [B, N, Cin] → x_embedder.
+  std::vector<float> xt(static_cast<std::size_t>(B * N * Cin)), x(static_cast<std::size_t>(B * N * C));
+  for (index_t b = 0; b < B; ++b)
+    for (index_t ch = 0; ch < Cin; ++ch)
+      for (index_t n = 0; n < N; ++n) xt[static_cast<std::size_t>((b * N + n) * Cin + ch)] = in.x[static_cast<std::size_t>((b * Cin + ch) * N + n)];
+  ops::linear(w.x_embedder, xt.data(), B * N, x.data(), sg.bf16_act);
+  emit(opt, "act.x_embed", x, {B, N, C});
+
+  // Timestep: trunc(t) (upstream .long()), sinusoid in float32 (cos first), t_embedder MLP, t_block.
+  const index_t half = c.timestep_freq_dim / 2;
+  std::vector<float> temb_in(static_cast<std::size_t>(B * T * 2 * half)), t_emb(static_cast<std::size_t>(B * T * C)),
+      hid(t_emb.size());
+  for (index_t i = 0; i < B * T; ++i) {
+    const float tt = static_cast<float>(static_cast<std::int64_t>(in.timestep[static_cast<std::size_t>(i)]));
+    for (index_t j = 0; j < half; ++j) {
+      const float freq = std::exp(-std::log(10000.0f) * static_cast<float>(j) / static_cast<float>(half));
+      const float arg = tt * freq;
+      temb_in[static_cast<std::size_t>(i * 2 * half + j)] = static_cast<float>(std::cos(static_cast<double>(arg)));
+      temb_in[static_cast<std::size_t>(i * 2 * half + half + j)] = static_cast<float>(std::sin(static_cast<double>(arg)));
+    }
+  }
+  ops::linear(w.t_mlp0, temb_in.data(), B * T, hid.data(), sg.bf16_act);
+  for (auto& e : hid) e = ops::silu(e);
+  ops::linear(w.t_mlp2, hid.data(), B * T, t_emb.data(), sg.bf16_act);
+  emit(opt, "act.t_emb", t_emb, {B * T, C});
+  for (std::size_t i = 0; i < hid.size(); ++i) hid[i] = ops::silu(t_emb[i]);
+  sg.t0.resize(static_cast<std::size_t>(B * T * 6 * C));
+  ops::linear(w.t_block, hid.data(), B * T, sg.t0.data(), sg.bf16_act);
+  emit(opt, "act.t0", sg.t0, {B * T, 6 * C});
+
+  // Caption: y_proj (fc1 → GELU-tanh → fc2) → attention_y_norm; key-padding bias −10000.
+  std::vector<float> y1(static_cast<std::size_t>(B * L * C));
+  sg.y_normed.resize(y1.size());
+  ops::linear(w.y_fc1, in.y.data(), B * L, y1.data(), sg.bf16_act);
+  for (auto& e : y1) e = ops::gelu_tanh(e);
+  ops::linear(w.y_fc2, y1.data(), B * L, sg.y_normed.data(), sg.bf16_act);
+  ops::rmsnorm(sg.y_normed.data(), B * L, C, C, w.attention_y_norm, c.norm_eps);
+  emit(opt, "act.y_normed", sg.y_normed, {B, 1, L, C});
+  sg.key_bias.assign(static_cast<std::size_t>(B * L), 0.0f);
+  for (std::size_t i = 0; i < in.mask.size(); ++i) sg.key_bias[i] = in.mask[i] != 0 ? 0.0f : -10000.0f;
+
+  // Plücker embedding (shared by all blocks) and UCPE ray matrices.
+  std::vector<float> pt(static_cast<std::size_t>(B * N * Pc));
+  for (index_t b = 0; b < B; ++b)
+    for (index_t ch = 0; ch < Pc; ++ch)
+      for (index_t n = 0; n < N; ++n) pt[static_cast<std::size_t>((b * N + n) * Pc + ch)] = in.chunk_plucker[static_cast<std::size_t>((b * Pc + ch) * N + n)];
+  sg.plucker.resize(static_cast<std::size_t>(B * N * C));
+  ops::linear(w.plucker_embedder, pt.data(), B * N, sg.plucker.data(), sg.bf16_act);
+  emit(opt, "act.plucker_emb", sg.plucker, {B, N, C});
+  sg.raymats.resize(static_cast<std::size_t>(B * N * 16));
+  for (index_t b = 0; b < B; ++b)
+    for (index_t t = 0; t < T; ++t)
+      for (index_t r = 0; r < Hl; ++r)
+        for (index_t q = 0; q < Wl; ++q)
+          ucpe_raymat<float>(in.camera_conditions.data() + (b * T + t) * camera_condition_width, float(q), float(r),
+                             sg.raymats.data() + (b * N + t * S + r * Wl + q) * 16);
+
+  if (st && st->blocks.size() != static_cast<std::size_t>(c.depth)) st->blocks.resize(static_cast<std::size_t>(c.depth));
+  std::vector<float> u(x.size()), tmp, cross(x.size()), mlp(x.size()), pp(static_cast<std::size_t>(N * C));
+  std::vector<float> ln(static_cast<std::size_t>(C));
+  auto modulate = [&](const std::vector<float>& src, const param& sst, index_t shift_i, index_t scale_i,
+                      std::vector<float>& dst) {
+    for (index_t b = 0; b < B; ++b)
+      for (index_t n = 0; n < N; ++n) {
+        const index_t t = n / S;
+        const float* t0 = sg.t0.data() + (b * T + t) * 6 * C;
+        ops::layernorm(src.data() + (b * N + n) * C, C, c.ln_eps, ln.data());
+        float* d = dst.data() + (b * N + n) * C;
+        for (index_t ch = 0; ch < C; ++ch) {
+          const float shift = sst[shift_i * C + ch] + t0[shift_i * C + ch];
+          const float scale = sst[scale_i * C + ch] + t0[scale_i * C + ch];
+          d[ch] = ln[static_cast<std::size_t>(ch)] * (1.0f + scale) + shift;
+        }
+      }
+  };
+  auto gate_add = [&](std::vector<float>& dst, const std::vector<float>& v, const param& sst, index_t gi) {
+    for (index_t b = 0; b < B; ++b)
+      for (index_t n = 0; n < N; ++n) {
+        const float* t0 = sg.t0.data() + (b * T + n / S) * 6 * C;
+        for (index_t ch = 0; ch < C; ++ch)
+          dst[static_cast<std::size_t>((b * N + n) * C + ch)] +=
+              (sst[gi * C + ch] + t0[gi * C + ch]) * v[static_cast<std::size_t>((b * N + n) * C + ch)];
+      }
+  };
+  for (index_t bi = 0; bi < c.depth; ++bi) {
+    const block_w& bw = w.blocks[static_cast<std::size_t>(bi)];
+    block_cache* cache = st ? &st->blocks[static_cast<std::size_t>(bi)] : nullptr;
+    modulate(x, bw.scale_shift_table, 0, 1, u);
+    attention(sg, bi, u, cache, update, tmp);
+    emit(opt, str_cat("act.block", bi, "_attn_out"), tmp, {B, N, C});
+    gate_add(x, tmp, bw.scale_shift_table, 2);
+    if (c.has_plucker_proj(bi)) {
+      for (index_t b = 0; b < B; ++b) {
+        ops::linear(bw.plucker_proj, sg.plucker.data() + b * N * C, N, pp.data(), sg.bf16_act);
+        for (index_t i = 0; i < N * C; ++i) x[static_cast<std::size_t>(b * N * C + i)] += pp[static_cast<std::size_t>(i)];
+      }
+    }
+    for (index_t b = 0; b < B; ++b) cross_attention(sg, bw.cross, x.data() + b * N * C, b, cross.data() + b * N * C);
+    emit(opt, str_cat("act.block", bi, "_cross_attn_out"), cross, {B, N, C});
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += cross[i];
+    modulate(x, bw.scale_shift_table, 3, 4, u);
+    for (index_t b = 0; b < B; ++b) ffn(sg, bw.mlp, u.data() + b * N * C, b, cache, update, mlp.data() + b * N * C);
+    emit(opt, str_cat("act.block", bi, "_mlp_out"), mlp, {B, N, C});
+    gate_add(x, mlp, bw.scale_shift_table, 5);
+    emit(opt, str_cat("act.block", bi, "_out"), x, {B, N, C});
+    if (cache && update && st->num_cached_chunks > 0 &&
+        cache->kv.size() > static_cast<std::size_t>(st->num_cached_chunks)) {
+      // Sliding window with the first chunk kept as the attention sink.
+      cache->kv.erase(cache->kv.begin() + 1);
+    }
+  }
+
+  // Final layer: shift/scale from t_emb (not t0), LayerNorm, linear; unpatchify to [B, Cin, T, H, W].
+  std::vector<float> fo(static_cast<std::size_t>(B * N * Cin));
+  for (index_t b = 0; b < B; ++b)
+    for (index_t n = 0; n < N; ++n) {
+      const float* te = t_emb.data() + (b * T + n / S) * C;
+      ops::layernorm(x.data() + (b * N + n) * C, C, c.ln_eps, ln.data());
+      float* d = u.data() + (b * N + n) * C;
+      for (index_t ch = 0; ch < C; ++ch)
+        d[ch] = ln[static_cast<std::size_t>(ch)] * (1.0f + w.final_scale_shift_table[C + ch] + te[ch]) +
+                (w.final_scale_shift_table[ch] + te[ch]);
+    }
+  ops::linear(w.final_linear, u.data(), B * N, fo.data(), sg.bf16_act);
+  emit(opt, "act.final_layer_out", fo, {B, N, Cin});
+  std::vector<float> out(fo.size());
+  for (index_t b = 0; b < B; ++b)
+    for (index_t ch = 0; ch < Cin; ++ch)
+      for (index_t n = 0; n < N; ++n) out[static_cast<std::size_t>((b * Cin + ch) * N + n)] = fo[static_cast<std::size_t>((b * N + n) * Cin + ch)];
+  if (st && update) st->frames_done = f0 + T;
+  return out;
+}
+
+}  // namespace detail
+
+/// One full-sequence forward (bidirectional or chunk-causal). Returns the flow velocity [B, Cin, T, Hl, Wl].
+inline std::vector<float> dit_forward(const dit_weights& w, const dit_inputs& in, const forward_options& opt = {}) {
+  std::vector<index_t> starts{0};
+  if (opt.mode == dit_mode::chunk_causal)
+    starts = opt.chunk_index.empty() ? chunk_starts(in.T, w.config.chunk_size) : opt.chunk_index;
+  return detail::run_segment(w, in, 0, std::move(starts), opt, nullptr, false);
+}
+
+/// One streaming chunk call: `in` holds only this chunk's frames (camera_conditions still relative to the
+/// rollout's frame 0); the chunk is at absolute frames [state.frames_done, +T). Reads the caches; with
+/// `write_cache` (upstream's clean t = 0 pass, save_kv_cache=True) it also appends this chunk to them and
+/// advances frames_done. Softmax blocks attend to the cached chunks (sink + window) and the chunk itself.
+inline std::vector<float> dit_forward_stream(const dit_weights& w, stream_state& state, const dit_inputs& in,
+                                             bool write_cache, const forward_options& opt = {}) {
+  return detail::run_segment(w, in, state.frames_done, {0}, opt, &state, write_cache);
+}
+
+}  // namespace sanawm::dit

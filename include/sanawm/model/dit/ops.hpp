@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: Apache-2.0
+// sanawm/model/dit/ops.hpp — the composed CPU math the DiT forward is built from (linear, norms, activations,
+// RoPE tables, UCPE head transforms, short/temporal convs, frame-wise delta-rule scans, masked attention).
+// STAND-INS: these are plain fp32 loops (double where a reduction decides parity) written for golden parity;
+// each is to be replaced by the matching kernels/ API (gemm, norms, rope, conv, gdn, attention) once those
+// settle. Host-only because the forward sizes its scratch with std::vector.
+#pragma once
+#if defined(__CUDACC__)
+#error "sanawm/model/dit/ops.hpp: host-only header (CPU stand-in math of the DiT); include it from host code only"
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "sanawm/backend/cpu/parallel.hpp"      // cpu::parallel_ranges
+#include "sanawm/core/bf16.hpp"                 // bf16
+#include "sanawm/kernels/plucker/ucpe.hpp"      // ucpe_raymat, ucpe_matrix, ucpe_apply_head
+#include "sanawm/model/dit/weights.hpp"         // linear_w, param
+
+namespace sanawm::dit::ops {
+
+using vecf = std::vector<float>;
+
+inline float silu(float x) noexcept { return x / (1.0f + std::exp(-x)); }
+inline float sigmoid(float x) noexcept { return 1.0f / (1.0f + std::exp(-x)); }
+inline float gelu_tanh(float x) noexcept {
+  const float c = 0.7978845608028654f;  // √(2/π)
+  return 0.5f * x * (1.0f + std::tanh(c * (x + 0.044715f * x * x * x)));
+}
+inline float softplus(float x) noexcept { return x > 20.0f ? x : std::log1p(std::exp(x)); }
+inline float round_bf16(float x) noexcept { return sanawm::bf16(x).to_float(); }
+
+/// out[r, o] = Σ_i in[r, i]·W[o, i] (+ b[o]) for rows r < rows; in [rows, ld_in] (first W.in columns used),
+/// out [rows, ld_out] starting at column col0. With bf16_in, the inputs are rounded to bf16 first (the bf16
+/// compute mode: bf16 operands, fp32 accumulation).
+inline void linear(const linear_w& w, const float* in, index_t rows, float* out, bool bf16_in = false,
+                   index_t ld_in = -1, index_t ld_out = -1, index_t col0 = 0) {
+  const index_t I = w.in, O = w.out;
+  if (ld_in < 0) ld_in = I;
+  if (ld_out < 0) ld_out = O;
+  vecf rin;
+  const float* src = in;
+  index_t lds = ld_in;
+  if (bf16_in) {
+    rin.resize(static_cast<std::size_t>(rows * I));
+    for (index_t r = 0; r < rows; ++r)
+      for (index_t i = 0; i < I; ++i) rin[static_cast<std::size_t>(r * I + i)] = round_bf16(in[r * ld_in + i]);
+    src = rin.data();
+    lds = I;
+  }
+  cpu::parallel_ranges(O, [&](index_t ob, index_t oe, int) {
+    vecf wrow(static_cast<std::size_t>(I));
+    for (index_t o = ob; o < oe; ++o) {
+      w.weight.row(o, I, wrow.data());
+      const float bias = w.has_bias ? w.bias[o] : 0.0f;
+      for (index_t r = 0; r < rows; ++r) {
+        const float* x = src + r * lds;
+        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        index_t i = 0;
+        for (; i + 8 <= I; i += 8)
+          for (int j = 0; j < 8; ++j) acc[j] += x[i + j] * wrow[static_cast<std::size_t>(i + j)];
+        for (; i < I; ++i) acc[0] += x[i] * wrow[static_cast<std::size_t>(i)];
+        out[r * ld_out + col0 + o] =
+            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + bias;
+      }
+    }
+  }, 4);
+}
+
+/// RMSNorm over the C channels of each row, in place: x·rsqrt(mean(x²) + eps)·weight (no +1 offset).
+inline void rmsnorm(float* x, index_t rows, index_t C, index_t ld, const param& weight, double eps) {
+  for (index_t r = 0; r < rows; ++r) {
+    float* p = x + r * ld;
+    double ss = 0;
+    for (index_t c = 0; c < C; ++c) ss += double(p[c]) * p[c];
+    const float inv = static_cast<float>(1.0 / std::sqrt(ss / double(C) + eps));
+    for (index_t c = 0; c < C; ++c) p[c] = (p[c] * inv) * weight[c];
+  }
+}
+
+/// LayerNorm without affine of one row into out.
+inline void layernorm(const float* x, index_t C, double eps, float* out) {
+  double m = 0;
+  for (index_t c = 0; c < C; ++c) m += x[c];
+  m /= double(C);
+  double v = 0;
+  for (index_t c = 0; c < C; ++c) v += (x[c] - m) * (x[c] - m);
+  v /= double(C);
+  const double inv = 1.0 / std::sqrt(v + eps);
+  for (index_t c = 0; c < C; ++c) out[c] = static_cast<float>((x[c] - m) * inv);
+}
+
+/// Per-token RoPE table of one head: 3-D split (t, h, w) of the head dim, pairs t-first; cos/sin computed in
+/// float64 (as upstream builds its complex table) and stored fp32. cs[n·P + p] = {cos, sin}.
+struct rope_table {
+  index_t pairs = 0;      ///< D/2
+  index_t pt = 0, ph = 0; ///< pairs per t / h axis (w = pairs − pt − ph)
+  std::vector<float> cos_, sin_;
+};
+inline rope_table make_rope(index_t D, double theta, index_t f0, index_t T, index_t H, index_t W) {
+  const index_t hw = 2 * (D / 6), dt = D - 2 * hw;
+  rope_table r;
+  r.pairs = D / 2;
+  r.pt = dt / 2;
+  r.ph = hw / 2;
+  const index_t N = T * H * W;
+  r.cos_.resize(static_cast<std::size_t>(N * r.pairs));
+  r.sin_.resize(r.cos_.size());
+  for (index_t t = 0; t < T; ++t)
+    for (index_t h = 0; h < H; ++h)
+      for (index_t w = 0; w < W; ++w) {
+        const index_t n = (t * H + h) * W + w;
+        for (index_t p = 0; p < r.pairs; ++p) {
+          double pos, dim;
+          index_t j;
+          if (p < r.pt) pos = double(f0 + t), dim = double(dt), j = p;
+          else if (p < r.pt + r.ph) pos = double(h), dim = double(hw), j = p - r.pt;
+          else pos = double(w), dim = double(hw), j = p - r.pt - r.ph;
+          const double a = pos * (1.0 / std::pow(theta, double(2 * j) / dim));
+          r.cos_[static_cast<std::size_t>(n * r.pairs + p)] = static_cast<float>(std::cos(a));
+          r.sin_[static_cast<std::size_t>(n * r.pairs + p)] = static_cast<float>(std::sin(a));
+        }
+      }
+  return r;
+}
+
+/// Rotates the interleaved pairs (2i, 2i+1) of one head: main branch (all D channels with table pairs 0..D/2)
+/// or camera branch (channels [D/2, D) with the first D/2-split pairs of each axis of the main table).
+inline void rope_head(const rope_table& r, index_t n, float* head, index_t D, bool camera, bool inverse) {
+  const float sgn = inverse ? -1.0f : 1.0f;
+  auto rot = [&](index_t ch, index_t p) {
+    const float c = r.cos_[static_cast<std::size_t>(n * r.pairs + p)];
+    const float s = sgn * r.sin_[static_cast<std::size_t>(n * r.pairs + p)];
+    const float a = head[ch], b = head[ch + 1];
+    head[ch] = a * c - b * s;
+    head[ch + 1] = a * s + b * c;
+  };
+  if (!camera) {
+    for (index_t p = 0; p < D / 2; ++p) rot(2 * p, p);
+    return;
+  }
+  const index_t half = D / 2, hw = 2 * (half / 6), ct = (half - 2 * hw) / 2, ch = hw / 2;
+  index_t k = 0;
+  for (index_t j = 0; j < ct; ++j, ++k) rot(half + 2 * k, j);
+  for (index_t j = 0; j < ch; ++j, ++k) rot(half + 2 * k, r.pt + j);
+  for (index_t j = 0; j < ch; ++j, ++k) rot(half + 2 * k, r.pt + r.ph + j);
+}
+
+/// UCPE transform of one head (first D/2 channels by M(op, P)) + camera RoPE on the second half.
+template <ucpe_op Op>
+inline void ucpe_head(const float* P, const rope_table& r, index_t n, float* head, index_t D) {
+  float M[16];
+  ucpe_matrix<Op>(P, M);
+  for (index_t g = 0; g < D / 8; ++g) ucpe_mul4(M, head + 4 * g);
+  rope_head(r, n, head, D, true, Op == ucpe_op::output);
+}
+
+/// Chunk bookkeeping of a segment of T frames: end (exclusive) of the chunk holding each frame, and whether a
+/// frame starts an interior chunk (the reverse scan restarts there).
+struct chunking {
+  std::vector<index_t> chunk_end;
+  std::vector<unsigned char> restart;
+  static chunking make(index_t T, const std::vector<index_t>& starts) {
+    chunking c;
+    c.chunk_end.assign(static_cast<std::size_t>(T), T);
+    c.restart.assign(static_cast<std::size_t>(T), 0);
+    for (std::size_t i = 0; i < starts.size(); ++i) {
+      const index_t b = starts[i], e = i + 1 < starts.size() ? starts[i + 1] : T;
+      for (index_t t = b; t < e; ++t) c.chunk_end[static_cast<std::size_t>(t)] = e;
+      if (b > 0) c.restart[static_cast<std::size_t>(b)] = 1;
+    }
+    return c;
+  }
+};
+
+/// GDN short conv (depthwise along time, kernel K, no bias) of x [T, S, C] (one batch):
+///   y[t] = Σ_i w[i]·x[t−K+1+i] + Σ_i w[i]·x[t+K−1−i] − w[K−1]·x[t]
+/// with frames before the segment read from `left` [K−1, S, C] (oldest first; zeros when absent) and frames at
+/// or past the end of t's chunk treated as zero (bidirectional = one chunk).
+inline void short_conv(const float* x, index_t T, index_t S, index_t C, index_t ld, const param& w, index_t K,
+                       const chunking& ch, const float* left, float* y) {
+  cpu::parallel_ranges(T * S, [&](index_t b, index_t e, int) {
+    for (index_t i = b; i < e; ++i) {
+      const index_t t = i / S, s = i % S;
+      const index_t end = ch.chunk_end[static_cast<std::size_t>(t)];
+      float* out = y + i * C;
+      for (index_t c = 0; c < C; ++c) {
+        float acc = 0;
+        for (index_t k = 0; k < K; ++k) {
+          const index_t tf = t - (K - 1) + k;
+          const float wk = w[c * K + k];
+          if (tf >= 0) acc += wk * x[(tf * S + s) * ld + c];
+          else if (left) acc += wk * left[((tf + K - 1) * S + s) * C + c];
+          const index_t tb = t + (K - 1) - k;
+          if (tb < end) acc += wk * x[(tb * S + s) * ld + c];
+        }
+        acc -= w[c * K + K - 1] * x[(t * S + s) * ld + c];
+        out[c] = acc;
+      }
+    }
+  });
+}
+
+/// Frame-wise delta-rule scans of one head over a segment. Tokens of frame t: rows t·S..t·S+S−1 of q/k/v
+/// (leading dim ld, head offset already applied). State layout M[dv][dk] (num = M·q).
+///   forward (inclusive): M ← γ_t M; M += Σ_s ((v_s − M k_s)·β_s) k_sᵀ; num_t = M q
+///   reverse (exclusive, restarting at interior chunk starts) accumulated into num as well.
+/// With z (den != nullptr) the same recurrence runs on the unrotated keys/queries for the denominator.
+struct scan_args {
+  index_t T, S, D, ld;
+  const float *q, *k, *v;          ///< rotated (numerator) q/k, values
+  const float *qz = nullptr, *kz = nullptr;  ///< unrotated q/k for the z stream (nullptr: no denominator)
+  index_t ldz = 0;                 ///< row stride of qz/kz
+  const float* beta = nullptr;     ///< [T·S] this head (stride beta_ld)
+  index_t beta_ld = 1;
+  const float* gamma = nullptr;    ///< [T] this head
+  const chunking* ch = nullptr;
+};
+
+inline void scan_frame_update(std::vector<double>& M, std::vector<double>& z, const scan_args& a, index_t t,
+                              double g, bool with_z) {
+  const index_t D = a.D, S = a.S;
+  for (auto& m : M) m *= g;
+  if (with_z)
+    for (auto& e : z) e *= g;
+  std::vector<double> dM(M.size(), 0.0), dz(z.size(), 0.0), r(static_cast<std::size_t>(D));
+  for (index_t s = 0; s < S; ++s) {
+    const index_t row = (t * S + s) * a.ld;
+    const double bt = a.beta[(t * S + s) * a.beta_ld];
+    const float* kk = a.k + row;
+    const float* vv = a.v + row;
+    for (index_t i = 0; i < D; ++i) {
+      double mk = 0;
+      for (index_t j = 0; j < D; ++j) mk += M[static_cast<std::size_t>(i * D + j)] * kk[j];
+      r[static_cast<std::size_t>(i)] = (vv[i] - mk) * bt;
+    }
+    for (index_t i = 0; i < D; ++i)
+      for (index_t j = 0; j < D; ++j) dM[static_cast<std::size_t>(i * D + j)] += r[static_cast<std::size_t>(i)] * kk[j];
+    if (with_z) {
+      const float* kz = a.kz + (t * S + s) * a.ldz;
+      double zk = 0;
+      for (index_t j = 0; j < D; ++j) zk += z[static_cast<std::size_t>(j)] * kz[j];
+      const double c = (1.0 - zk) * bt;
+      for (index_t j = 0; j < D; ++j) dz[static_cast<std::size_t>(j)] += kz[j] * c;
+    }
+  }
+  for (std::size_t i = 0; i < M.size(); ++i) M[i] += dM[i];
+  if (with_z)
+    for (std::size_t i = 0; i < z.size(); ++i) z[i] += dz[i];
+}
+
+inline void scan_emit(const std::vector<double>& M, const std::vector<double>& z, const scan_args& a, index_t t,
+                      bool with_z, double* num, double* den) {
+  const index_t D = a.D, S = a.S;
+  for (index_t s = 0; s < S; ++s) {
+    const index_t n = t * S + s, row = n * a.ld;
+    for (index_t i = 0; i < D; ++i) {
+      double acc = 0;
+      for (index_t j = 0; j < D; ++j) acc += M[static_cast<std::size_t>(i * D + j)] * a.q[row + j];
+      num[n * D + i] += acc;
+    }
+    if (with_z) {
+      double acc = 0;
+      for (index_t j = 0; j < D; ++j) acc += z[static_cast<std::size_t>(j)] * a.qz[n * a.ldz + j];
+      den[n] += acc;
+    }
+  }
+}
+
+/// Runs forward + reverse; num [T·S·D] and den [T·S] (if z) are accumulated (callers zero them). Mf/zf hold the
+/// incoming forward state (streaming cache) and leave with the state after the segment's last frame.
+inline void scan_bidir(const scan_args& a, std::vector<double>& Mf, std::vector<double>& zf, double* num,
+                       double* den) {
+  const bool with_z = a.kz != nullptr;
+  for (index_t t = 0; t < a.T; ++t) {
+    scan_frame_update(Mf, zf, a, t, a.gamma[t], with_z);
+    scan_emit(Mf, zf, a, t, with_z, num, den);
+  }
+  std::vector<double> Mr(Mf.size(), 0.0), zr(zf.size(), 0.0);
+  for (index_t t = a.T - 1; t >= 0; --t) {
+    scan_emit(Mr, zr, a, t, with_z, num, den);
+    if (a.ch->restart[static_cast<std::size_t>(t)]) {
+      std::fill(Mr.begin(), Mr.end(), 0.0);
+      std::fill(zr.begin(), zr.end(), 0.0);
+    } else {
+      scan_frame_update(Mr, zr, a, t, a.gamma[t], with_z);
+    }
+  }
+}
+
+/// Softmax attention of one head: queries q [Nq] rows, keys/values [Nk] rows (stride ld), scale; allow(iq, ik)
+/// masks keys out; bias(ik) is an additive logit (key padding). out [Nq, D] (stride ld_out).
+template <class Allow, class Bias>
+void attend(const float* q, index_t Nq, const float* k, const float* v, index_t Nk, index_t D, index_t ldq,
+            index_t ldk, double scale, Allow&& allow, Bias&& bias, float* out, index_t ld_out) {
+  cpu::parallel_ranges(Nq, [&](index_t b, index_t e, int) {
+    std::vector<double> logit(static_cast<std::size_t>(Nk));
+    std::vector<double> acc(static_cast<std::size_t>(D));
+    for (index_t i = b; i < e; ++i) {
+      double mx = -1e300;
+      for (index_t j = 0; j < Nk; ++j) {
+        if (!allow(i, j)) {
+          logit[static_cast<std::size_t>(j)] = -1e300;
+          continue;
+        }
+        double d = 0;
+        for (index_t c = 0; c < D; ++c) d += double(q[i * ldq + c]) * k[j * ldk + c];
+        const double l = d * scale + bias(j);
+        logit[static_cast<std::size_t>(j)] = l;
+        mx = std::max(mx, l);
+      }
+      std::fill(acc.begin(), acc.end(), 0.0);
+      double sum = 0;
+      for (index_t j = 0; j < Nk; ++j) {
+        if (logit[static_cast<std::size_t>(j)] <= -1e299) continue;
+        const double p = std::exp(logit[static_cast<std::size_t>(j)] - mx);
+        sum += p;
+        for (index_t c = 0; c < D; ++c) acc[static_cast<std::size_t>(c)] += p * v[j * ldk + c];
+      }
+      for (index_t c = 0; c < D; ++c)
+        out[i * ld_out + c] = sum > 0 ? static_cast<float>(acc[static_cast<std::size_t>(c)] / sum) : 0.0f;
+    }
+  });
+}
+
+}  // namespace sanawm::dit::ops

@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: Apache-2.0
+// sanawm/model/dit/weights.hpp — the SANA-WM DiT module tree keyed by upstream state-dict names, strict binding
+// from safetensors (single or sharded) with a missing/unexpected/mis-shaped report, fp32 → bf16 at load, and
+// the config reader for checkpoint metadata / config JSON.
+#pragma once
+#if defined(__CUDACC__)
+#error "sanawm/model/dit/weights.hpp: host-only header (uses sanawm/io); include it from host code only"
+#endif
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sanawm/core/bf16.hpp"
+#include "sanawm/core/error.hpp"
+#include "sanawm/io/json.hpp"
+#include "sanawm/io/safetensors.hpp"
+#include "sanawm/io/torch_pt.hpp"
+#include "sanawm/model/dit/config.hpp"
+
+namespace sanawm::dit {
+
+/// Storage precision of the compute weights.
+enum class weight_dtype : std::uint8_t { f32, bf16 };
+
+/// One parameter: its checkpoint key and shape, values held in fp32 or bf16 (one of the two vectors is used).
+struct param {
+  std::string key;
+  std::vector<index_t> shape;
+  std::vector<float> f32;
+  std::vector<sanawm::bf16> b16;
+
+  bool empty() const noexcept { return f32.empty() && b16.empty(); }
+  index_t numel() const noexcept {
+    index_t n = 1;
+    for (index_t d : shape) n *= d;
+    return n;
+  }
+  /// Element i as float (bf16 widened exactly).
+  float operator[](index_t i) const noexcept {
+    return f32.empty() ? b16[static_cast<std::size_t>(i)].to_float() : f32[static_cast<std::size_t>(i)];
+  }
+  /// Copies row r of a [rows, cols] view of the parameter into out (fp32).
+  void row(index_t r, index_t cols, float* out) const noexcept {
+    const std::size_t off = static_cast<std::size_t>(r * cols);
+    if (!f32.empty()) {
+      std::memcpy(out, f32.data() + off, static_cast<std::size_t>(cols) * sizeof(float));
+    } else {
+      for (index_t c = 0; c < cols; ++c) out[c] = b16[off + static_cast<std::size_t>(c)].to_float();
+    }
+  }
+};
+
+/// A Linear (weight [out, in] — 1×1 convs keep their trailing unit dims in `shape`) with optional bias.
+struct linear_w {
+  param weight, bias;
+  index_t out = 0, in = 0;
+  bool has_bias = true;
+};
+
+/// blocks.{i}.attn: main branch (GDN or softmax) + UCPE camera branch + output gate + proj.
+struct attn_w {
+  linear_w qkv, proj, beta_proj, gate_proj, output_gate;
+  linear_w q_proj_cam, k_proj_cam, v_proj_cam, out_proj_cam;
+  param q_norm, k_norm, q_norm_cam, k_norm_cam, A_log, dt_bias;
+  param conv_k, conv_k_cam;  ///< [C, 1, K]; GDN blocks only
+};
+
+/// blocks.{i}.cross_attn.
+struct cross_w {
+  linear_w q_linear, kv_linear, proj;
+  param q_norm, k_norm;
+};
+
+/// blocks.{i}.mlp (GLUMBConvTemp).
+struct mlp_w {
+  linear_w inverted_conv;  ///< [2F, C, 1, 1] + bias
+  param depth_w, depth_b;  ///< depth_conv.conv: [2F, 1, 3, 3], [2F]
+  linear_w point_conv;     ///< [C, F, 1, 1], no bias
+  param t_conv;            ///< [C, C, 3, 1], no bias
+};
+
+struct block_w {
+  block_kind kind = block_kind::gdn;
+  param scale_shift_table;  ///< [6, C]
+  linear_w plucker_proj;    ///< absent past plucker_blocks
+  attn_w attn;
+  cross_w cross;
+  mlp_w mlp;
+};
+
+/// The whole DiT, fields named after the upstream modules.
+struct dit_weights {
+  dit_config config;
+  weight_dtype dtype = weight_dtype::f32;
+  linear_w x_embedder, t_mlp0, t_mlp2, t_block, y_fc1, y_fc2, plucker_embedder, final_linear;
+  param attention_y_norm, final_scale_shift_table;
+  std::vector<block_w> blocks;
+};
+
+/// What a strict load found; `ok()` when nothing is missing, mis-shaped or unexpected.
+struct load_report {
+  std::vector<std::string> missing, unexpected, mis_shaped, ignored;
+  std::size_t loaded = 0;
+  bool ok() const noexcept { return missing.empty() && unexpected.empty() && mis_shaped.empty(); }
+  /// Readable multi-line summary (at most 20 names per list).
+  std::string str() const {
+    std::string s = str_cat(loaded, " tensors bound");
+    auto list = [&s](const char* what, const std::vector<std::string>& v) {
+      if (v.empty()) return;
+      s += str_cat("; ", v.size(), " ", what, ":");
+      for (std::size_t i = 0; i < v.size() && i < 20; ++i) s += str_cat("\n  ", v[i]);
+      if (v.size() > 20) s += str_cat("\n  ... and ", v.size() - 20, " more");
+    };
+    list("missing", missing);
+    list("mis-shaped", mis_shaped);
+    list("unexpected", unexpected);
+    return s;
+  }
+};
+
+namespace detail {
+
+/// One binding: key, expected shape, destination.
+struct binding {
+  std::string key;
+  std::vector<index_t> shape;
+  param* dst;
+};
+
+inline void bind_linear(std::vector<binding>& b, const std::string& name, linear_w& l, index_t out, index_t in,
+                        bool bias, std::vector<index_t> trailing = {}) {
+  l.out = out, l.in = in, l.has_bias = bias;
+  std::vector<index_t> ws{out, in};
+  ws.insert(ws.end(), trailing.begin(), trailing.end());
+  b.push_back({name + ".weight", ws, &l.weight});
+  if (bias) b.push_back({name + ".bias", {out}, &l.bias});
+}
+
+/// The full key → shape → field table of `w` for w.config (blocks sized first).
+inline std::vector<binding> bindings(dit_weights& w) {
+  const dit_config& c = w.config;
+  const index_t C = c.hidden, H = c.heads(), F = c.ffn_hidden();
+  std::vector<binding> b;
+  bind_linear(b, "x_embedder.proj", w.x_embedder, C, c.in_channels, true, {1, 1, 1});
+  bind_linear(b, "t_embedder.mlp.0", w.t_mlp0, C, c.timestep_freq_dim, true);
+  bind_linear(b, "t_embedder.mlp.2", w.t_mlp2, C, C, true);
+  bind_linear(b, "t_block.1", w.t_block, 6 * C, C, true);
+  bind_linear(b, "y_embedder.y_proj.fc1", w.y_fc1, C, c.caption_channels, true);
+  bind_linear(b, "y_embedder.y_proj.fc2", w.y_fc2, C, C, true);
+  b.push_back({"attention_y_norm.weight", {C}, &w.attention_y_norm});
+  bind_linear(b, "plucker_embedder.proj", w.plucker_embedder, C, c.plucker_channels, true, {1, 1, 1});
+  bind_linear(b, "final_layer.linear", w.final_linear, c.in_channels, C, true);
+  b.push_back({"final_layer.scale_shift_table", {2, C}, &w.final_scale_shift_table});
+  w.blocks.resize(static_cast<std::size_t>(c.depth));
+  for (index_t i = 0; i < c.depth; ++i) {
+    block_w& k = w.blocks[static_cast<std::size_t>(i)];
+    k.kind = c.kind(i);
+    const std::string p = str_cat("blocks.", i, ".");
+    b.push_back({p + "scale_shift_table", {6, C}, &k.scale_shift_table});
+    if (c.has_plucker_proj(i)) bind_linear(b, p + "plucker_proj", k.plucker_proj, C, C, true);
+    attn_w& a = k.attn;
+    bind_linear(b, p + "attn.qkv", a.qkv, 3 * C, C, false);
+    bind_linear(b, p + "attn.proj", a.proj, C, C, true);
+    bind_linear(b, p + "attn.beta_proj", a.beta_proj, H, C, true);
+    bind_linear(b, p + "attn.gate_proj", a.gate_proj, H, C, true);
+    bind_linear(b, p + "attn.output_gate", a.output_gate, C, C, true);
+    bind_linear(b, p + "attn.q_proj_cam", a.q_proj_cam, C, C, true);
+    bind_linear(b, p + "attn.k_proj_cam", a.k_proj_cam, C, C, true);
+    bind_linear(b, p + "attn.v_proj_cam", a.v_proj_cam, C, C, true);
+    bind_linear(b, p + "attn.out_proj_cam", a.out_proj_cam, C, C, true);
+    b.push_back({p + "attn.q_norm.weight", {C}, &a.q_norm});
+    b.push_back({p + "attn.k_norm.weight", {C}, &a.k_norm});
+    b.push_back({p + "attn.q_norm_cam.weight", {C}, &a.q_norm_cam});
+    b.push_back({p + "attn.k_norm_cam.weight", {C}, &a.k_norm_cam});
+    b.push_back({p + "attn.A_log", {H}, &a.A_log});
+    b.push_back({p + "attn.dt_bias", {H}, &a.dt_bias});
+    if (k.kind == block_kind::gdn) {
+      b.push_back({p + "attn.conv_k.weight", {C, 1, c.conv_kernel}, &a.conv_k});
+      b.push_back({p + "attn.conv_k_cam.weight", {C, 1, c.conv_kernel}, &a.conv_k_cam});
+    }
+    cross_w& x = k.cross;
+    bind_linear(b, p + "cross_attn.q_linear", x.q_linear, C, C, true);
+    bind_linear(b, p + "cross_attn.kv_linear", x.kv_linear, 2 * C, C, true);
+    bind_linear(b, p + "cross_attn.proj", x.proj, C, C, true);
+    b.push_back({p + "cross_attn.q_norm.weight", {C}, &x.q_norm});
+    b.push_back({p + "cross_attn.k_norm.weight", {C}, &x.k_norm});
+    mlp_w& m = k.mlp;
+    bind_linear(b, p + "mlp.inverted_conv.conv", m.inverted_conv, 2 * F, C, true, {1, 1});
+    b.push_back({p + "mlp.depth_conv.conv.weight", {2 * F, 1, 3, 3}, &m.depth_w});
+    b.push_back({p + "mlp.depth_conv.conv.bias", {2 * F}, &m.depth_b});
+    bind_linear(b, p + "mlp.point_conv.conv", m.point_conv, C, F, false, {1, 1});
+    b.push_back({p + "mlp.t_conv.weight", {C, C, c.t_kernel, 1}, &m.t_conv});
+  }
+  return b;
+}
+
+/// Keys the released checkpoints carry that this forward does not use: the null caption embedding, the
+/// absolute raymap embedder (skipped when Plücker post-attention injection is on), recall gates, pos_embed.
+inline bool is_ignored_key(std::string_view k) {
+  auto ends = [&](std::string_view s) { return k.size() >= s.size() && k.substr(k.size() - s.size()) == s; };
+  return k == "pos_embed" || k == "y_embedder.y_embedding" || k.starts_with("raymap_embedder.") ||
+         (k.starts_with("blocks.") && ends(".attn.recall_gate"));
+}
+
+}  // namespace detail
+
+/// Any tensor source with the safetensors_index / safetensors_file interface (contains, at, names).
+template <class Source>
+load_report bind_weights(dit_weights& w, const Source& src, weight_dtype dtype, bool strict = true) {
+  w.config.validate();
+  w.dtype = dtype;
+  load_report rep;
+  std::vector<detail::binding> table = detail::bindings(w);
+  std::set<std::string, std::less<>> bound;
+  for (detail::binding& b : table) {
+    bound.insert(b.key);
+    b.dst->key = b.key;
+    b.dst->shape = b.shape;
+    if (!src.contains(b.key)) {
+      rep.missing.push_back(b.key);
+      continue;
+    }
+    const io::st_tensor& t = src.at(b.key);
+    if (t.shape != b.shape) {
+      rep.mis_shaped.push_back(str_cat(b.key, ": file ", io::shape_string(t.shape), ", model ",
+                                       io::shape_string(b.shape)));
+      continue;
+    }
+    // Converted straight from the mapping, one tensor at a time: peak memory is the compute weights plus the
+    // (file-backed, reclaimable) mapped pages, never a second anonymous copy of the checkpoint.
+    const std::size_t n = static_cast<std::size_t>(t.numel());
+    const std::string ctx = str_cat(src.label_for_errors(), ": tensor '", b.key, "'");
+    if (dtype == weight_dtype::f32) {
+      b.dst->f32.resize(n);
+      b.dst->b16.clear();
+      io::convert_elements<float>(t.dtype, t.data, n, b.dst->f32.data(), "dit", ctx);
+    } else {
+      b.dst->b16.resize(n);
+      b.dst->f32.clear();
+      io::convert_elements<sanawm::bf16>(t.dtype, t.data, n, b.dst->b16.data(), "dit", ctx);
+    }
+    ++rep.loaded;
+  }
+  for (const std::string& k : src.names()) {
+    if (bound.count(k)) continue;
+    (detail::is_ignored_key(k) ? rep.ignored : rep.unexpected).push_back(k);
+  }
+  if (strict && !rep.ok()) throw make_error("dit", "checkpoint does not match the model: ", rep.str());
+  return rep;
+}
+
+/// Adapter giving safetensors_file / safetensors_index the label_for_errors() bind_weights uses.
+template <class Source>
+struct labelled_source {
+  const Source& s;
+  std::string label;
+  bool contains(std::string_view k) const { return s.contains(k); }
+  const io::st_tensor& at(std::string_view k) const { return s.at(k); }
+  std::vector<std::string> names() const { return s.names(); }
+  const std::string& label_for_errors() const { return label; }
+};
+
+/// Reads the config from upstream constructor kwargs (the golden files' `__metadata__.config`, or the
+/// model section of a config). Unknown keys are ignored; values this forward cannot honour are rejected.
+inline dit_config config_from_json(const io::json& j, dit_config base = sana_wm_2_6b()) {
+  if (!j.is_object()) throw make_error("dit", "config: expected a JSON object");
+  dit_config c = base;
+  auto num = [&](const char* k, index_t fb) {
+    const io::json* v = io::json_find(j, k, "dit", "config");
+    if (!v || v->is_null()) return fb;
+    if (!v->is_number_integer()) throw make_error("dit", "config: ", k, " must be an integer");
+    return static_cast<index_t>(v->get<std::int64_t>());
+  };
+  c.depth = num("depth", c.depth);
+  c.hidden = num("hidden_size", c.hidden);
+  c.head_dim = num("linear_head_dim", c.head_dim);
+  c.in_channels = num("in_channels", c.in_channels);
+  c.caption_channels = num("caption_channels", c.caption_channels);
+  c.mlp_ratio = num("mlp_ratio", c.mlp_ratio);
+  c.softmax_every_n = num("softmax_every_n", c.softmax_every_n);
+  c.conv_kernel = num("conv_kernel_size", c.conv_kernel);
+  c.t_kernel = num("t_kernel_size", c.t_kernel);
+  c.plucker_channels = num("chunk_plucker_channels", c.plucker_channels);
+  c.plucker_blocks = num("chunk_plucker_post_attn_blocks", c.plucker_blocks);
+  c.chunk_size = num("chunk_size", c.chunk_size);
+  if (const io::json* v = io::json_find(j, "num_heads", "dit", "config"); v && v->is_number_integer()) {
+    // Cross-attention uses num_heads; this implementation assumes num_heads · head_dim == hidden.
+    if (v->get<std::int64_t>() * c.head_dim != c.hidden)
+      throw make_error("dit", "config: num_heads ", v->get<std::int64_t>(), " × linear_head_dim ", c.head_dim,
+                       " != hidden_size ", c.hidden, " (not supported)");
+  }
+  auto require = [&](const char* k, auto&& pred, const char* what) {
+    const io::json* v = io::json_find(j, k, "dit", "config");
+    if (v && !pred(*v)) throw make_error("dit", "config: ", k, " = ", v->dump(), " is not supported (", what, ")");
+  };
+  require("patch_size", [](const io::json& v) { return v == io::json::array({1, 1, 1}) || v == 1; }, "[1,1,1]");
+  require("k_conv_only", [](const io::json& v) { return v.is_boolean() && v.get<bool>(); }, "true");
+  require("use_chunk_plucker_post_attn", [](const io::json& v) { return v.is_boolean() && v.get<bool>(); }, "true");
+  require("use_chunk_plucker_input", [](const io::json& v) { return v.is_boolean() && !v.get<bool>(); }, "false");
+  require("pred_sigma", [](const io::json& v) { return v.is_boolean() && !v.get<bool>(); }, "false");
+  require("ffn_type", [](const io::json& v) {
+    return v.is_string() && (v.get<std::string>() == "GLUMBConvTemp" || v.get<std::string>() == "ChunkGLUMBConvTemp");
+  }, "GLUMBConvTemp, ChunkGLUMBConvTemp");
+  c.validate();
+  return c;
+}
+
+/// Options of load_dit.
+struct dit_load_options {
+  weight_dtype dtype = weight_dtype::f32;
+  bool strict = true;
+  /// Config when the checkpoint carries none in its metadata (`__metadata__.config`).
+  dit_config fallback = sana_wm_2_6b();
+};
+
+/// The checkpoint layout of `c`: every bound key with its shape, in module order (for writers and tools).
+inline std::vector<std::pair<std::string, std::vector<index_t>>> expected_tensors(const dit_config& c) {
+  dit_weights w;
+  w.config = c;
+  c.validate();
+  std::vector<std::pair<std::string, std::vector<index_t>>> out;
+  for (const detail::binding& b : detail::bindings(w)) out.emplace_back(b.key, b.shape);
+  return out;
+}
+
+/// Upstream constructor kwargs for `c` (what config_from_json reads back; written into `__metadata__.config`).
+inline std::string config_to_json(const dit_config& c) {
+  io::json j = {{"depth", c.depth},
+                {"hidden_size", c.hidden},
+                {"num_heads", c.heads()},
+                {"linear_head_dim", c.head_dim},
+                {"in_channels", c.in_channels},
+                {"caption_channels", c.caption_channels},
+                {"mlp_ratio", c.mlp_ratio},
+                {"softmax_every_n", c.softmax_every_n},
+                {"conv_kernel_size", c.conv_kernel},
+                {"t_kernel_size", c.t_kernel},
+                {"chunk_plucker_channels", c.plucker_channels},
+                {"chunk_plucker_post_attn_blocks", c.plucker_blocks},
+                {"chunk_size", c.chunk_size},
+                {"patch_size", {1, 1, 1}},
+                {"ffn_type", "GLUMBConvTemp"}};
+  return j.dump();
+}
+
+/// Reads the config from a source's metadata (`config` entry) or falls back, then binds strictly.
+template <class Source>
+dit_weights load_dit_from(const Source& src, const std::string& label, const dit_load_options& opt = {},
+                          load_report* report = nullptr) {
+  dit_weights w;
+  const auto& md = src.metadata();
+  if (auto it = md.find("config"); it != md.end())
+    w.config = config_from_json(io::parse_json(it->second, "dit", label), opt.fallback);
+  else
+    w.config = opt.fallback;
+  labelled_source<Source> ls{src, label};
+  load_report r = bind_weights(w, ls, opt.dtype, opt.strict);
+  if (report) *report = std::move(r);
+  return w;
+}
+
+/// Opens a .safetensors file, a sharded index or a directory (io::safetensors_index::open), reads the config
+/// from `__metadata__.config` when present (else options.fallback) and binds strictly. Tensors are converted
+/// one at a time from the mapping (peak RAM ≈ the compute weights, not 2× the file).
+inline dit_weights load_dit(const std::filesystem::path& path, const dit_load_options& opt = {},
+                            load_report* report = nullptr) {
+  io::safetensors_index src = io::safetensors_index::open(path);
+  return load_dit_from(src, path.string(), opt, report);
+}
+
+/// A tensor source seen through renamed keys (model key → source key).
+template <class Source>
+struct remapped_source {
+  const Source& s;
+  std::string label;
+  std::map<std::string, std::string, std::less<>> to_source;
+  bool contains(std::string_view k) const { return to_source.find(k) != to_source.end(); }
+  const io::st_tensor& at(std::string_view k) const { return s.at(to_source.find(k)->second); }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& kv : to_source) out.push_back(kv.first);
+    return out;
+  }
+  const std::string& label_for_errors() const { return label; }
+};
+
+/// The streaming release's key layout: a `generator` sub-dict when present (else the whole dict, or a
+/// `state_dict`/`model` sub-dict), with leading `model.` / `module.` prefixes stripped.
+template <class Source>
+remapped_source<Source> upstream_key_map(const Source& src, std::string label) {
+  remapped_source<Source> r{src, std::move(label), {}};
+  const std::vector<std::string> all = src.names();
+  std::string root;
+  for (const char* cand : {"generator.", "state_dict.", "model_state_dict."}) {
+    if (std::any_of(all.begin(), all.end(), [&](const std::string& n) { return n.starts_with(cand); })) {
+      root = cand;
+      break;
+    }
+  }
+  for (const std::string& n : all) {
+    if (!n.starts_with(root)) continue;
+    std::string_view k = std::string_view(n).substr(root.size());
+    while (k.starts_with("model.") || k.starts_with("module.")) k.remove_prefix(k.find('.') + 1);
+    if (!r.to_source.emplace(std::string(k), n).second)
+      throw make_error("dit", r.label, ": two checkpoint tensors map to key '", k, "' after prefix stripping");
+  }
+  return r;
+}
+
+/// Loads a PyTorch .pt checkpoint (the streaming release's sana_dit/model.pt). .pt files carry no config, so
+/// opt.fallback is the config. Tensors are materialised and converted one at a time.
+inline dit_weights load_dit_pt(const std::filesystem::path& path, const dit_load_options& opt = {},
+                               load_report* report = nullptr) {
+  const io::torch_pt_file f = io::torch_pt_file::open(path);
+  dit_weights w;
+  w.config = opt.fallback;
+  const auto src = upstream_key_map(f, path.string());
+  load_report r = bind_weights(w, src, opt.dtype, opt.strict);
+  if (report) *report = std::move(r);
+  return w;
+}
+
+}  // namespace sanawm::dit
