@@ -2,7 +2,8 @@
 # scripts/deps.sh — installs what sanawm needs from Debian's packages, only if something is missing
 # (idempotent; sourced by scripts/run.sh and scripts/test.sh). Uses sudo when not root.
 sanawm_packages=(cmake ninja-build g++ python3 ccache pkg-config
-                 libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev)
+                 libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
+                 libsentencepiece-dev)
 
 sanawm_install_deps() {
   local missing=()

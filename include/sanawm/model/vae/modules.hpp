@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+// sanawm/model/vae/modules.hpp — the LTX-2 VAE's parameter tree keyed by the diffusers checkpoint names: conv
+// weights (stored tap-major for the implicit-GEMM conv), ResNets, down/up blocks, encoder, decoder, latent statistics.
+#pragma once
+
+#include <cmath>       // std::sqrt
+#include <string>      // std::string
+#include <utility>     // std::move
+#include <vector>      // std::vector
+
+#include "sanawm/core/buffer.hpp"        // host_buffer
+#include "sanawm/core/error.hpp"         // make_error, str_cat
+#include "sanawm/core/int.hpp"           // index_t
+#include "sanawm/core/layout.hpp"        // layout_stride
+#include "sanawm/core/shape.hpp"         // dextents
+#include "sanawm/core/tensor.hpp"        // tensor_view
+#include "sanawm/model/vae/config.hpp"   // vae_config, levels
+
+namespace sanawm::vae {
+
+/// One `LTX2VideoCausalConv3d`: checkpoint keys `<key>.conv.weight` [Cout, Cin, kt, kh, kw] and `<key>.conv.bias`
+/// [Cout]. The weight is kept tap-major, [kt, kh, kw, Cout, Cin], so every tap is a contiguous [Cout, Cin] GEMM
+/// operand and conv3d(cpu_t) never reorders it per call.
+struct conv_weights {
+  std::string key;  ///< module path, e.g. "decoder.up_blocks.0.upsamplers.0.conv"
+  index_t cout = 0, cin = 0, kt = 3, kh = 3, kw = 3;
+  host_buffer<float> taps;  ///< [kt, kh, kw, Cout, Cin]
+  host_buffer<float> bias;  ///< [Cout]
+
+  conv_weights() = default;
+  conv_weights(std::string k, index_t co, index_t ci)
+      : key(std::move(k)), cout(co), cin(ci), taps(27 * co * ci), bias(co) {}
+
+  std::string weight_key() const { return key + ".conv.weight"; }
+  std::string bias_key() const { return key + ".conv.bias"; }
+  std::vector<index_t> weight_shape() const { return {cout, cin, kt, kh, kw}; }
+  index_t weight_numel() const noexcept { return cout * cin * kt * kh * kw; }
+
+  /// Copies a PyTorch-layout weight [Cout, Cin, kt, kh, kw] (and the bias [Cout]) into the tap-major store.
+  void set_from_pytorch(const float* w, const float* b) {
+    const index_t taps_n = kt * kh * kw;
+    for (index_t o = 0; o < cout; ++o)
+      for (index_t i = 0; i < cin; ++i)
+        for (index_t k = 0; k < taps_n; ++k) taps[(k * cout + o) * cin + i] = w[(o * cin + i) * taps_n + k];
+    for (index_t o = 0; o < cout; ++o) bias[o] = b[o];
+  }
+
+  /// The weight as the [Cout, Cin, kt, kh, kw] strided view conv3d expects (PyTorch axis order, tap-major memory).
+  tensor_view<const float, dextents<5>, layout_stride> view() const noexcept {
+    const index_t s[5] = {cin, 1, kh * kw * cout * cin, kw * cout * cin, cout * cin};
+    using map = layout_stride::mapping<dextents<5>>;
+    return {taps.data(), map(dextents<5>(cout, cin, kt, kh, kw), s)};
+  }
+  tensor_view<const float, dextents<1>> bias_view() const noexcept { return {bias.data(), dextents<1>(cout)}; }
+};
+
+/// `LTX2VideoResnetBlock3d` with C_in == C_out and no conditioning: conv1, conv2 (the norms have no parameters).
+struct resnet_weights {
+  conv_weights conv1, conv2;
+};
+
+/// `LTX2VideoDownBlock3D`: ResNets at the level's input width, then the space-to-depth downsampler.
+struct down_block_weights {
+  encoder_level level{};
+  std::vector<resnet_weights> resnets;
+  conv_weights downsampler;  ///< `downsamplers.0.conv`
+};
+
+/// `LTX2VideoUpBlock3d`: the depth-to-space upsampler, then ResNets at the output width.
+struct up_block_weights {
+  decoder_level level{};
+  conv_weights upsampler;  ///< `upsamplers.0.conv`
+  std::vector<resnet_weights> resnets;
+};
+
+/// `LTX2VideoEncoder3d`.
+struct encoder_weights {
+  conv_weights conv_in;
+  std::vector<down_block_weights> down_blocks;
+  std::vector<resnet_weights> mid_block;  ///< `mid_block.resnets.*`
+  conv_weights conv_out;                  ///< → latent_channels + 1 (mean ‖ one log-variance channel)
+};
+
+/// `LTX2VideoDecoder3d`.
+struct decoder_weights {
+  conv_weights conv_in;
+  std::vector<resnet_weights> mid_block;
+  std::vector<up_block_weights> up_blocks;
+  conv_weights conv_out;
+};
+
+/// Which halves of the VAE to build (SANA-WM's generator needs the encoder only for the first frame; a decode-only
+/// program saves the encoder's 694 M parameters).
+struct vae_parts {
+  bool encoder = true;
+  bool decoder = true;
+};
+
+/// The whole VAE: config, encoder, decoder and the per-channel latent statistics `latents_mean`, `latents_std`.
+struct vae_weights {
+  vae_config config;
+  vae_parts parts;
+  encoder_weights encoder;
+  decoder_weights decoder;
+  host_buffer<float> latents_mean;  ///< [latent_channels]
+  host_buffer<float> latents_std;   ///< [latent_channels]
+};
+
+namespace detail {
+inline std::vector<resnet_weights> make_resnets(const std::string& prefix, index_t n, index_t c) {
+  std::vector<resnet_weights> r;
+  for (index_t i = 0; i < n; ++i) {
+    const std::string p = str_cat(prefix, ".resnets.", i);
+    r.push_back({conv_weights(p + ".conv1", c, c), conv_weights(p + ".conv2", c, c)});
+  }
+  return r;
+}
+}  // namespace detail
+
+/// Allocates the parameter tree of `config` (values uninitialised; fill with load_vae or init_random).
+inline vae_weights make_vae_weights(const vae_config& config, vae_parts parts = {}) {
+  validate(config);
+  vae_weights w;
+  w.config = config;
+  w.parts = parts;
+  const index_t lc = config.latent_channels;
+  if (parts.encoder) {
+    auto& e = w.encoder;
+    e.conv_in = conv_weights("encoder.conv_in", lc, patch_channels(config));
+    index_t i = 0;
+    for (const auto& l : encoder_levels(config)) {
+      const std::string p = str_cat("encoder.down_blocks.", i++);
+      e.down_blocks.push_back({l, detail::make_resnets(p, l.layers, l.channels),
+                               conv_weights(p + ".downsamplers.0.conv", l.conv_out, l.channels)});
+    }
+    const index_t mc = encoder_mid_channels(config);
+    e.mid_block = detail::make_resnets("encoder.mid_block", config.layers_per_block.back(), mc);
+    e.conv_out = conv_weights("encoder.conv_out", lc + 1, mc);
+  }
+  if (parts.decoder) {
+    auto& d = w.decoder;
+    const index_t mc = decoder_mid_channels(config);
+    d.conv_in = conv_weights("decoder.conv_in", mc, lc);
+    d.mid_block = detail::make_resnets("decoder.mid_block", config.decoder_layers_per_block.front(), mc);
+    index_t i = 0;
+    index_t last = mc;
+    for (const auto& l : decoder_levels(config)) {
+      const std::string p = str_cat("decoder.up_blocks.", i++);
+      d.up_blocks.push_back({l, conv_weights(p + ".upsamplers.0.conv", l.conv_out, l.in_channels),
+                             detail::make_resnets(p, l.layers, l.out_channels)});
+      last = l.out_channels;
+    }
+    d.conv_out = conv_weights("decoder.conv_out", patch_channels(config) / config.in_channels * config.out_channels,
+                              last);
+  }
+  w.latents_mean = host_buffer<float>(lc);
+  w.latents_std = host_buffer<float>(lc);
+  return w;
+}
+
+/// Calls f(conv) for every conv of the tree, in checkpoint-key order within each module.
+template <class F>
+void for_each_conv(vae_weights& w, F&& f) {
+  auto resnets = [&](std::vector<resnet_weights>& rs) {
+    for (auto& r : rs) f(r.conv1), f(r.conv2);
+  };
+  if (w.parts.encoder) {
+    f(w.encoder.conv_in);
+    for (auto& b : w.encoder.down_blocks) resnets(b.resnets), f(b.downsampler);
+    resnets(w.encoder.mid_block);
+    f(w.encoder.conv_out);
+  }
+  if (w.parts.decoder) {
+    f(w.decoder.conv_in);
+    resnets(w.decoder.mid_block);
+    for (auto& b : w.decoder.up_blocks) f(b.upsampler), resnets(b.resnets);
+    f(w.decoder.conv_out);
+  }
+}
+
+/// Number of parameters in the built parts (+ the 2·latent_channels statistics).
+inline index_t parameter_count(vae_weights& w) {
+  index_t n = 2 * w.config.latent_channels;
+  for_each_conv(w, [&](const conv_weights& c) { n += c.weight_numel() + c.cout; });
+  return n;
+}
+
+/// Fills every conv with PyTorch's default Conv3d initialisation shape (U(−1/√fan_in, 1/√fan_in)) from a seeded
+/// generator, latents_mean = 0, latents_std = 1: weights for timing runs and structural tests.
+inline void init_random(vae_weights& w, unsigned long long seed) {
+  unsigned long long s = seed * 0x9E3779B97F4A7C15ull + 1;
+  auto uniform = [&s]() {  // splitmix64 → [−1, 1)
+    s += 0x9E3779B97F4A7C15ull;
+    unsigned long long z = s;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return static_cast<float>(static_cast<double>(z >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+  };
+  for_each_conv(w, [&](conv_weights& c) {
+    const float bound = 1.0f / static_cast<float>(std::sqrt(static_cast<double>(c.cin * 27)));
+    for (float& v : c.taps) v = bound * uniform();
+    for (float& v : c.bias) v = bound * uniform();
+  });
+  for (float& v : w.latents_mean) v = 0.0f;
+  for (float& v : w.latents_std) v = 1.0f;
+}
+
+}  // namespace sanawm::vae

@@ -1,0 +1,21 @@
+# tests/text/sanawm_text.cmake — the sanawm::text INTERFACE target: sanawm::sanawm + SentencePiece (the Gemma
+# tokenizer's library). Kept apart so the core target never needs SentencePiece; included by tests/text,
+# examples/encode_prompt and bench/text (whichever comes first defines it; targets are global, variables are not).
+if(NOT TARGET sanawm_text)
+  find_path(SANAWM_SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h)
+  find_library(SANAWM_SENTENCEPIECE_LIBRARY sentencepiece)
+  if(SANAWM_SENTENCEPIECE_INCLUDE_DIR AND SANAWM_SENTENCEPIECE_LIBRARY)
+    add_library(sanawm_text INTERFACE)
+    add_library(sanawm::text ALIAS sanawm_text)
+    target_include_directories(sanawm_text SYSTEM INTERFACE "${SANAWM_SENTENCEPIECE_INCLUDE_DIR}")
+    target_link_libraries(sanawm_text INTERFACE sanawm::sanawm "${SANAWM_SENTENCEPIECE_LIBRARY}")
+  elseif(NOT SANAWM_TEXT_REPORTED)
+    message(STATUS "sanawm: SentencePiece not found (Debian: libsentencepiece-dev); text encoder targets skipped")
+    set(SANAWM_TEXT_REPORTED ON CACHE INTERNAL "")
+  endif()
+endif()
+if(TARGET sanawm_text)
+  set(SANAWM_TEXT_AVAILABLE ON)
+else()
+  set(SANAWM_TEXT_AVAILABLE OFF)
+endif()
