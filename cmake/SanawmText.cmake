@@ -1,4 +1,4 @@
-# tests/text/sanawm_text.cmake — the sanawm::text INTERFACE target: sanawm::sanawm + SentencePiece (the Gemma
+# SanawmText.cmake — the sanawm::text INTERFACE target: sanawm::sanawm + SentencePiece (the Gemma
 # tokenizer's library). Kept apart so the core target never needs SentencePiece; included by tests/text,
 # examples/encode_prompt and bench/text (whichever comes first defines it; targets are global, variables are not).
 if(NOT TARGET sanawm_text)
