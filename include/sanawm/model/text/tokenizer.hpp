@@ -3,8 +3,7 @@
 // library, with Hugging Face's special-token splitting so ids equal GemmaTokenizerFast's (tokenizer.json).
 #pragma once
 #if defined(__CUDACC__)
-#error \
-    "sanawm/model/text/tokenizer.hpp: host-only header (SentencePiece, file I/O); include it from .cpp files"
+#error "sanawm/model/text/tokenizer.hpp: host-only header (SentencePiece, file I/O); include from .cpp files"
 #endif
 
 #include <algorithm>    // std::sort, std::min
