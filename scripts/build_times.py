@@ -11,7 +11,7 @@ def main() -> int:
     ap.add_argument("build_dir")
     ap.add_argument("--top", type=int, default=12)
     ap.add_argument("--tu-budget", type=float, default=90.0, help="max seconds for one translation unit")
-    ap.add_argument("--total-budget", type=float, default=1200.0, help="max summed compile seconds")
+    ap.add_argument("--total-budget", type=float, default=2400.0, help="max summed compile seconds (2 cores: ~20 min wall)")
     args = ap.parse_args()
     log = os.path.join(args.build_dir, ".ninja_log")
     if not os.path.exists(log):

@@ -12,7 +12,7 @@ printf '%-34s %6s %6s %6s %8s\n' binary passed failed skipped ms
 for t in "$pack"/tests/*; do
   [[ -x "$t" ]] || continue
   start=$(date +%s%N)
-  log=$("$t" --gtest_brief=0 2>&1)
+  log=$(timeout "${SANAWM_TEST_TIMEOUT:-120}" "$t" --gtest_brief=0 2>&1)
   rc=$?
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
   p=$(grep -c '^\[       OK \]' <<<"$log"); f=$(grep -c '^\[  FAILED  \] [A-Za-z]' <<<"$log"); s=$(grep -c '^\[  SKIPPED \] [A-Za-z]' <<<"$log")
@@ -31,7 +31,7 @@ if [[ "$bench" == "--bench" ]]; then
   for b in "$pack"/bench/*; do
     [[ -x "$b" ]] || continue
     echo "== $(basename "$b")"
-    "$b" --benchmark_min_time=0.05 2>&1 | grep -v -E '^\*\*\*WARNING|^$' | tail -40
+    timeout "${SANAWM_BENCH_TIMEOUT:-60}" "$b" --benchmark_min_time=0.05 2>&1 | grep -v -E '^\*\*\*WARNING|^$' | tail -40
   done
 fi
 exit $fail
