@@ -3,7 +3,7 @@
 # (idempotent; sourced by scripts/run.sh and scripts/test.sh). Uses sudo when not root.
 sanawm_packages=(cmake ninja-build g++ python3 ccache pkg-config
                  libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
-                 libsentencepiece-dev)
+                 libsentencepiece-dev libstb-dev libcli11-dev)
 
 sanawm_install_deps() {
   local missing=()
