@@ -8,6 +8,8 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -255,6 +257,54 @@ load_report bind_weights(dit_weights& w, const Source& src, weight_dtype dtype, 
   }
   if (strict && !rep.ok()) throw make_error("dit", "checkpoint does not match the model: ", rep.str());
   return rep;
+}
+
+/// A randomly initialised DiT for `c` (fp32): every parameter drawn from a seeded splitmix64 stream with the golden
+/// tiny model's recipe (shared/golden/README.md) — matrices N(0,1)/√fan_in, biases 0.1·N, RMSNorm weights 1 + 0.2·N,
+/// scale-shift tables N/√C, A_log = log U(0.3, 2), dt_bias −1 + 0.5·N, beta bias 1 + 0.5·N, gate weights 0.5·N/√C,
+/// short-conv taps 0.3·N with +0.7 on the current frame. An untrained model: for tests, benchmarks and the
+/// generator's embedded default, never a source of meaningful video.
+inline dit_weights make_random_dit(const dit_config& c, std::uint64_t seed) {
+  c.validate();
+  dit_weights w;
+  w.config = c;
+  std::uint64_t state = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+  auto next = [&state]() {  // splitmix64
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  auto uniform = [&]() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; };  // (0, 1)
+  auto normal = [&]() {
+    return std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform());
+  };
+  const double inv_sqrt_c = 1.0 / std::sqrt(static_cast<double>(c.hidden));
+  for (detail::binding& b : detail::bindings(w)) {
+    param& p = *b.dst;
+    p.key = b.key;
+    p.shape = b.shape;
+    p.f32.resize(static_cast<std::size_t>(p.numel()));
+    auto ends = [&](std::string_view suffix) { return std::string_view(b.key).ends_with(suffix); };
+    index_t fan_in = 1;
+    for (std::size_t i = 1; i < b.shape.size(); ++i) fan_in *= b.shape[i];
+    for (std::size_t i = 0; i < p.f32.size(); ++i) {
+      double v;
+      if (ends("A_log")) v = std::log(0.3 + 1.7 * uniform());
+      else if (ends("dt_bias")) v = -1.0 + 0.5 * normal();
+      else if (ends("beta_proj.bias")) v = 1.0 + 0.5 * normal();
+      else if (ends("beta_proj.weight") || ends("gate_proj.weight")) v = 0.5 * normal() * inv_sqrt_c;
+      else if (ends("scale_shift_table")) v = normal() * inv_sqrt_c;
+      else if (ends("norm.weight") || ends("norm_cam.weight")) v = 1.0 + 0.2 * normal();
+      else if (ends("conv_k.weight") || ends("conv_k_cam.weight")) {
+        v = 0.3 * normal();
+        if (static_cast<index_t>(i) % b.shape.back() == b.shape.back() - 1) v += 0.7;
+      } else if (b.shape.size() == 1) v = 0.1 * normal();
+      else v = normal() / std::sqrt(static_cast<double>(fan_in));
+      p.f32[i] = static_cast<float>(v);
+    }
+  }
+  return w;
 }
 
 /// Adapter giving safetensors_file / safetensors_index the label_for_errors() bind_weights uses.
