@@ -12,6 +12,7 @@ import os
 import struct
 import sys
 import zipfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 try:
@@ -162,4 +163,71 @@ put("json", "index.json", json.dumps({"metadata": {"total_size": 48},
 put("json", "nested.json", b'[{"a": [1, [2, [3, {"b": "\\u00e9\\ud83d\\ude00"}]]]}, -0.0, 1e308, 18446744073709551615]')
 put("json", "bad_duplicate.json", b'{"a": 1, "a": 2}')
 put("json", "bad_truncated.json", b'{"weight_map": {"a": "x.safetensors"')
+# ---- image (stb decoders) ---------------------------------------------------------------------------
+def png_bytes(w, h, bit_depth, color_type, rows, plte=None, interlace=0):
+    """rows: raw scanlines (without the filter byte); filter 0 (None) everywhere."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, interlace)
+    raw = b"".join(b"\x00" + r for r in rows)
+    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+    if plte is not None:
+        out += chunk(b"PLTE", plte)
+    return out + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+rgb8 = png_bytes(4, 3, 8, 2, [bytes((x * 60 + y * 7 + c * 90) & 255 for x in range(4) for c in range(3)) for y in range(3)])
+put("image", "rgb8.png", rgb8)
+put("image", "grey16.png", png_bytes(3, 2, 16, 0, [struct.pack(">3H", 1000 * y, 30000, 65535) for y in range(2)]))
+put("image", "rgba8.png", png_bytes(2, 2, 8, 6, [bytes([255, 0, 0, 128, 0, 255, 0, 255]), bytes([0, 0, 255, 0, 9, 9, 9, 9])]))
+put("image", "palette.png", png_bytes(2, 2, 8, 3, [b"\x00\x01", b"\x01\x00"], plte=b"\xff\x00\x00\x00\x00\xff"))
+put("image", "bad_truncated.png", rgb8[: len(rgb8) - 20])
+put("image", "bad_huge.png", rgb8[:16] + struct.pack(">II", 100000, 100000) + rgb8[24:])
+# JPEGs written by stb_image_write (stbi_write_jpg_to_func, quality 50): 8x8 RGB and 8x8 grey.
+jpeg_rgb = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb008400100b0c0e0c0a100e0d0e1211101318281a181616183123251d"
+    "283a333d3c3933383740485c4e404457453738506d51575f626768673e4d71797064785c656763011112121815182f1a1a2f"
+    "6342384263636363636363636363636363636363636363636363636363636363636363636363636363636363636363636363"
+    "63636363ffc00011080008000803012200021101031101ffc401a20000010501010101010100000000000000000102030405"
+    "060708090a0b100002010303020403050504040000017d01020300041105122131410613516107227114328191a1082342b1"
+    "c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a535455565758595a63646566"
+    "6768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4"
+    "c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9fa010003010101010101010101000000"
+    "0000000102030405060708090a0b110002010204040304070504040001027700010203110405213106124151076171132232"
+    "8108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a535455"
+    "565758595a636465666768696a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3"
+    "b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9faffda000c030100"
+    "02110311003f006c414dbbc4146463a63d318c633d88e9df18ea862fb1ff00d3bffe40ff00ed3535affc7dcdff005d3ff6e2"
+    "b7eb7a5f697998d5f8afe4bf23ffd9")
+jpeg_grey = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb008400100b0c0e0c0a100e0d0e1211101318281a181616183123251d"
+    "283a333d3c3933383740485c4e404457453738506d51575f626768673e4d71797064785c656763011112121815182f1a1a2f"
+    "6342384263636363636363636363636363636363636363636363636363636363636363636363636363636363636363636363"
+    "63636363ffc00011080008000803012200021101031101ffc401a20000010501010101010100000000000000000102030405"
+    "060708090a0b100002010303020403050504040000017d01020300041105122131410613516107227114328191a1082342b1"
+    "c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a535455565758595a63646566"
+    "6768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4"
+    "c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9fa010003010101010101010101000000"
+    "0000000102030405060708090a0b110002010204040304070504040001027700010203110405213106124151076171132232"
+    "8108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a535455"
+    "565758595a636465666768696a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3"
+    "b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9faffda000c030100"
+    "02110311003f008c476e6c4c366e61d3d501b8b96054b8fee81d71dbd49e3a75cffb2787bfe7ecff00df893ff89ab8bff228"
+    "5d7fdb3ffd18b5cfd007ffd9")
+put("image", "rgb.jpg", jpeg_rgb)
+put("image", "grey.jpg", jpeg_grey)
+put("image", "bad_truncated.jpg", jpeg_rgb[: len(jpeg_rgb) // 2])
+
+# ---- y4m --------------------------------------------------------------------------------------------
+def y4m(header, frames):
+    return header + b"".join(b"FRAME\n" + f for f in frames)
+
+
+put("y4m", "c444.y4m", y4m(b"YUV4MPEG2 W3 H2 F16:1 Ip A1:1 C444 XCOLORRANGE=FULL\n", [bytes(range(18)), bytes(range(100, 118))]))
+put("y4m", "c420jpeg_odd.y4m", y4m(b"YUV4MPEG2 W5 H3 F30000:1001 Ip A1:1 C420jpeg XYSCSS=420JPEG\n", [bytes(range(15 + 2 * 6))]))
+put("y4m", "mono_limited.y4m", y4m(b"YUV4MPEG2 W2 H2 F25:1 Cmono XCOLORRANGE=LIMITED\n", [b"\x10\x80\xeb\xff"]))
+put("y4m", "c422_frame_params.y4m", b"YUV4MPEG2 W4 H1 F1:1 C422\nFRAME Ixyz\n" + bytes(range(8)))
+put("y4m", "bad_truncated.y4m", b"YUV4MPEG2 W4 H4 F16:1 C444\nFRAME\n" + bytes(20))
+put("y4m", "bad_header.y4m", b"YUV4MPEG2 W4 H-4 F16:1\n")
+
 print("corpus written with", "NumPy " + np.__version__ if np is not None else "the stdlib emulation", file=sys.stderr)
