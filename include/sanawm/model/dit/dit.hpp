@@ -73,6 +73,18 @@ struct stream_state {
   std::vector<block_cache> blocks;
 };
 
+/// Bytes held by a streaming state (GDN states, conv left contexts, cached softmax K/V): what a rollout keeps
+/// between chunks. Bounded by the window, whatever the video length.
+inline std::size_t state_bytes(const stream_state& s) noexcept {
+  std::size_t n = 0;
+  for (const block_cache& b : s.blocks) {
+    n += (b.S.size() + b.z.size() + b.S_cam.size()) * sizeof(double);
+    n += (b.k_left.size() + b.kc_left.size() + b.ffn_left.size()) * sizeof(float);
+    for (const auto& kv : b.kv) n += (kv.k.size() + kv.v.size() + kv.kc.size() + kv.vc.size()) * sizeof(float);
+  }
+  return n;
+}
+
 namespace detail {
 
 /// One call's working set: a segment of T frames starting at absolute frame f0.

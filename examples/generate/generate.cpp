@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: Apache-2.0
+// examples/generate/generate.cpp — sanawm-generate: image + camera trajectory (+ prompt) in, video out. With no
+// model directory it runs the embedded tiny preset (untrained weights, says so) so the whole pipeline can be tried
+// in seconds on any machine.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "overlay.hpp"
+#include "progress.hpp"
+#include "sanawm/backend/cpu/thread_pool.hpp"
+#include "sanawm/io/image.hpp"
+#include "sanawm/io/json.hpp"
+#include "sanawm/io/trajectory.hpp"
+#include "sanawm/io/video.hpp"
+#include "sanawm/model/camera/action.hpp"
+#include "sanawm/model/camera/intrinsics.hpp"
+#include "sanawm/model/camera/presets.hpp"
+#include "sanawm/model/pipeline/generate.hpp"
+#include "sanawm/model/text/prompt.hpp"
+#include "sanawm/version.hpp"
+#if SANAWM_GENERATE_HAVE_TEXT
+#include "sanawm/model/text/gemma2.hpp"
+#include "sanawm/model/text/tokenizer.hpp"
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace sanawm;
+
+const std::string version_string = std::to_string(sanawm::version.major) + "." +
+                                   std::to_string(sanawm::version.minor) + "." + std::to_string(sanawm::version.patch);
+using sanawm::pipeline::gen_mode;
+
+struct cli_options {
+  std::string model_dir, dit_path, vae_path, text_encoder_path;
+  std::string image, prompt, prompt_file, negative_prompt, embeddings, negative_embeddings;
+  std::string camera, intrinsics, action, preset;
+  double translation_speed = 0.025, rotation_speed_deg = 0.6, fov = 60, seconds = 0, fps = 16;
+  long frames = 0, width = 0, height = 0;
+  long steps = 0, seed = 42, threads = 0, window = 2, preview_every = 0, decode_chunk = 1;
+  double cfg_scale = -1, flow_shift = 9.8, interval_k = 0;
+  std::string mode = "bidirectional", precision = "fp32", state = "f32", rng = "sanawm", step_list;
+  std::string output = "sanawm-video.y4m";
+  bool overlay = false, no_progress = false, strict_softmax_mask = false;
+};
+
+/// Full paths of the model parts, resolved from --model (upstream Hugging Face layouts) or the explicit flags.
+struct model_paths {
+  fs::path dit, vae, text_encoder;
+};
+
+fs::path first_existing(const fs::path& dir, std::initializer_list<const char*> names) {
+  for (const char* n : names)
+    if (fs::exists(dir / n)) return dir / n;
+  return {};
+}
+
+model_paths resolve_model(const cli_options& o) {
+  model_paths p;
+  if (!o.model_dir.empty()) {
+    const fs::path d = o.model_dir;
+    if (!fs::is_directory(d))
+      throw make_error("sanawm-generate", "model directory '", d.string(), "' does not exist or is not a directory");
+    p.dit = first_existing(d, {"dit", "sana_dit/model.pt", "sana_dit"});
+    p.vae = first_existing(d, {"vae", "ltx2_causal_vae"});
+    p.text_encoder = first_existing(d, {"text_encoder", "gemma-2-2b-it"});
+    if (p.dit.empty())
+      throw make_error("sanawm-generate", "model directory '", d.string(),
+                       "' has no dit/ (bidirectional, chunk-causal) or sana_dit/model.pt (streaming)");
+    if (p.vae.empty())
+      throw make_error("sanawm-generate", "model directory '", d.string(), "' has no vae/ or ltx2_causal_vae/");
+  }
+  if (!o.dit_path.empty()) p.dit = o.dit_path;
+  if (!o.vae_path.empty()) p.vae = o.vae_path;
+  if (!o.text_encoder_path.empty()) p.text_encoder = o.text_encoder_path;
+  if (p.dit.empty() != p.vae.empty())
+    throw make_error("sanawm-generate", "give both the DiT and the VAE (--model DIR, or --dit and --vae)");
+  return p;
+}
+
+dit::dit_weights load_dit_any(const fs::path& p, dit::weight_dtype dtype) {
+  dit::dit_load_options lo;
+  lo.dtype = dtype;
+  fs::path f = p;
+  if (fs::is_directory(p)) {
+    // A dit/ folder holding one .safetensors (or a sharded index), or sana_dit/ with model.pt.
+    if (fs::exists(p / "model.pt")) f = p / "model.pt";
+  }
+  if (f.extension() == ".pt") return dit::load_dit_pt(f, lo);
+  return dit::load_dit(f, lo);
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f) throw make_error("sanawm-generate", "cannot read prompt file '", p.string(), "'");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+/// A built-in first frame for the embedded default: a smooth colour field with a horizon and a sun.
+io::image_u8 builtin_image(index_t w, index_t h) {
+  io::image_u8 img(w, h, 3);
+  for (index_t y = 0; y < h; ++y)
+    for (index_t x = 0; x < w; ++x) {
+      const double u = double(x) / double(w), v = double(y) / double(h);
+      const bool sky = v < 0.55;
+      const double sun = std::exp(-((u - 0.7) * (u - 0.7) + (v - 0.3) * (v - 0.3)) * 80.0);
+      const double r = sky ? 90 + 120 * v + 150 * sun : 60 + 40 * std::sin(12 * u) + 30 * v;
+      const double g = sky ? 140 + 80 * v + 120 * sun : 110 + 30 * std::sin(9 * u + 3 * v);
+      const double b = sky ? 230 - 60 * v : 50 + 20 * v;
+      img.at(y, x, 0) = static_cast<std::uint8_t>(std::clamp(r, 0.0, 255.0));
+      img.at(y, x, 1) = static_cast<std::uint8_t>(std::clamp(g, 0.0, 255.0));
+      img.at(y, x, 2) = static_cast<std::uint8_t>(std::clamp(b, 0.0, 255.0));
+    }
+  return img;
+}
+
+std::vector<index_t> parse_step_list(const std::string& s) {
+  std::vector<index_t> v;
+  std::stringstream ss(s);
+  for (std::string tok; std::getline(ss, tok, ',');) {
+    std::size_t used = 0;
+    const long long x = std::stoll(tok, &used);
+    if (used != tok.size()) throw make_error("sanawm-generate", "--step-list: bad integer '", tok, "'");
+    v.push_back(x);
+  }
+  return v;
+}
+
+/// Text embeddings from the text encoder, an embeddings file, or the empty-prompt stand-in.
+pipeline::text_conditioning make_text(const cli_options& o, const model_paths& mp, index_t caption_channels,
+                                      std::string& prompt_used) {
+  prompt_used = !o.prompt_file.empty() ? read_text(o.prompt_file) : o.prompt;
+  auto from_embedding = [&](const text::prompt_embedding& e, const text::prompt_embedding& n, std::string src) {
+    if (e.tokens != n.tokens)
+      throw make_error("sanawm-generate", "positive and negative embeddings have ", e.tokens, " and ", n.tokens,
+                       " tokens; they must match (upstream pads both to 300)");
+    pipeline::text_conditioning t;
+    t.L = e.tokens, t.Cy = e.dim;
+    t.y = e.y, t.mask = e.mask, t.negative_y = n.y, t.negative_mask = n.mask;
+    t.source = std::move(src);
+    return t;
+  };
+  if (!o.embeddings.empty()) {
+    const auto e = text::load_prompt_embedding(o.embeddings);
+    text::prompt_embedding n;
+    if (!o.negative_embeddings.empty()) {
+      n = text::load_prompt_embedding(o.negative_embeddings);
+    } else {
+      // No negative file: an all-padding negative of the same length (zero vectors, mask 0 except token 0).
+      n = e;
+      std::fill(n.y.begin(), n.y.end(), 0.0f);
+      std::fill(n.mask.begin(), n.mask.end(), 0);
+      n.mask[0] = 1;
+    }
+    return from_embedding(e, n, "file:" + o.embeddings);
+  }
+  if (!mp.text_encoder.empty()) {
+#if SANAWM_GENERATE_HAVE_TEXT
+    std::fprintf(stderr, "text: encoding the prompt with Gemma-2 from %s\n", mp.text_encoder.string().c_str());
+    const auto tok = text::gemma_tokenizer::load(mp.text_encoder);
+    const text::gemma2_encoder enc(text::gemma2_weights::load(mp.text_encoder), gemm_compute::fp32);
+    const auto e = text::encode_prompt(tok, enc, prompt_used, /*use_chi=*/true);
+    const auto n = text::encode_prompt(tok, enc, o.negative_prompt, /*use_chi=*/false);
+    return from_embedding(e, n, "gemma:" + mp.text_encoder.string());
+#else
+    throw make_error("sanawm-generate", "this build has no text encoder (SentencePiece was not found at build "
+                     "time); pass --embeddings FILE from sanawm-encode-prompt");
+#endif
+  }
+  if (!prompt_used.empty() || !o.negative_prompt.empty())
+    throw make_error("sanawm-generate", "a prompt needs a text encoder (--text-encoder DIR or text_encoder/ in the "
+                     "model directory) or precomputed --embeddings FILE");
+  return pipeline::empty_text(caption_channels);
+}
+
+/// The camera trajectory for `frames` frames (resampled), with intrinsics in pixels of a width×height image.
+trajectory make_camera(const cli_options& o, index_t frames, index_t width, index_t height,
+                       std::vector<std::uint8_t>& keys) {
+  const int sources = int(!o.camera.empty()) + int(!o.action.empty()) + int(!o.preset.empty());
+  if (sources > 1) throw make_error("sanawm-generate", "give only one of --camera, --action and --preset");
+  trajectory tr;
+  if (!o.camera.empty()) {
+    tr = io::load_trajectory(o.camera, o.intrinsics.empty() ? std::nullopt
+                                                            : std::optional<fs::path>(fs::path(o.intrinsics)));
+  } else {
+    if (!o.intrinsics.empty()) throw make_error("sanawm-generate", "--intrinsics goes with --camera FILE");
+    if (!o.action.empty()) {
+      action_options ao;
+      ao.translation_speed = o.translation_speed;
+      ao.rotation_speed_deg = o.rotation_speed_deg;
+      keys = generate_cli::overlay::keys_of_actions(parse_action_string(o.action));
+      tr = action_trajectory(o.action, ao);
+    } else {
+      preset_options po;
+      po.frames = frames;
+      tr = preset_trajectory(parse_camera_preset(o.preset.empty() ? "dolly_in" : o.preset), po);
+    }
+  }
+  if (!tr.has_intrinsics()) {
+    if (tr.image_width == 0) tr.image_width = width, tr.image_height = height;
+    tr.K = {intrinsics_from_fov(o.fov, tr.image_width, tr.image_height)};
+    tr.units = intrinsics_units::pixels;
+  }
+  if (tr.frames() < 2) throw make_error("sanawm-generate", "the camera trajectory has ", tr.frames(), " pose(s); need at least 2");
+  if (tr.frames() != frames) tr = resample(tr, frames);
+  return tr;
+}
+
+/// A cheap latent preview: channels 0..2 of every latent frame (per-channel min/max scaled), nearest-upsampled
+/// 8×, frames side by side.
+void write_preview(const fs::path& path, const sampler::step_event& e) {
+  const index_t up = 8, S = e.shape.H * e.shape.W;
+  io::image_u8 img(e.shape.W * up * e.shape.T, e.shape.H * up, 3);
+  for (index_t c = 0; c < 3 && c < e.shape.C; ++c) {
+    float lo = 1e30f, hi = -1e30f;
+    for (index_t i = 0; i < e.shape.T * S; ++i) {
+      const float v = e.latents[static_cast<std::size_t>(c * e.shape.T * S + i)];
+      lo = std::min(lo, v), hi = std::max(hi, v);
+    }
+    for (index_t t = 0; t < e.shape.T; ++t)
+      for (index_t y = 0; y < e.shape.H * up; ++y)
+        for (index_t x = 0; x < e.shape.W * up; ++x) {
+          const float v = e.latents[static_cast<std::size_t>((c * e.shape.T + t) * S + (y / up) * e.shape.W + x / up)];
+          img.at(y, t * e.shape.W * up + x, c) = static_cast<std::uint8_t>(255.0f * (v - lo) / std::max(hi - lo, 1e-6f));
+        }
+  }
+  io::write_png(path, img);
+}
+
+int run(const cli_options& o) {
+  const auto t_start = std::chrono::steady_clock::now();
+  if (o.threads > 0) cpu::set_num_threads(static_cast<int>(o.threads));
+  const gen_mode mode = pipeline::parse_mode(o.mode);
+  if (o.precision != "fp32" && o.precision != "bf16" && o.precision != "nvfp4")
+    throw make_error("sanawm-generate", "--precision must be fp32, bf16 or nvfp4, not '", o.precision, "'");
+  if (o.precision == "nvfp4")
+    throw make_error("sanawm-generate", "--precision nvfp4 is not wired into the DiT forward yet (the NVFP4 kernels "
+                     "exist: see sanawm-quantize); use fp32 or bf16");
+  if (o.state != "f32" && o.state != "bf16")
+    throw make_error("sanawm-generate", "--state-dtype must be f32 or bf16, not '", o.state, "'");
+  if (o.rng != "sanawm" && o.rng != "torch")
+    throw make_error("sanawm-generate", "--rng must be sanawm or torch, not '", o.rng, "'");
+  if (o.fps <= 0 || !std::isfinite(o.fps)) throw make_error("sanawm-generate", "--fps must be positive");
+  if (o.frames > 0 && o.seconds > 0) throw make_error("sanawm-generate", "give --frames or --seconds, not both");
+
+  const model_paths mp = resolve_model(o);
+  const bool embedded = mp.dit.empty();
+  const auto wdtype = o.precision == "bf16" ? dit::weight_dtype::bf16 : dit::weight_dtype::f32;
+
+  // Models.
+  std::optional<pipeline::embedded_model> tiny;
+  dit::dit_weights dw;
+  vae::vae_weights vw;
+  if (embedded) {
+    std::fprintf(stderr,
+                 "sanawm-generate: no model directory given -> the embedded tiny preset (4 blocks, C=224, tiny LTX-2 VAE).\n"
+                 "  Its weights are UNTRAINED (seeded random): the video shows noise patterns, not a world.\n"
+                 "  For real videos pass --model DIR with the SANA-WM checkpoints (dit/, vae/, text_encoder/).\n");
+    tiny = pipeline::make_embedded_model();
+  } else {
+    std::fprintf(stderr, "loading DiT from %s, VAE from %s\n", mp.dit.string().c_str(), mp.vae.string().c_str());
+    dw = load_dit_any(mp.dit, wdtype);
+    vw = vae::load_vae(mp.vae);
+  }
+  const dit::dit_weights& DW = embedded ? tiny->dit : dw;
+  const vae::vae_weights& VW = embedded ? tiny->vae : vw;
+
+  // Geometry and frame count.
+  const index_t width = o.width > 0 ? o.width : (embedded ? 256 : 1280);
+  const index_t height = o.height > 0 ? o.height : (embedded ? 128 : 704);
+  index_t frames = o.frames > 0 ? o.frames : 0;
+  if (o.seconds > 0) frames = snap_num_frames(static_cast<index_t>(std::llround(o.seconds * o.fps)) + 1);
+  if (frames == 0) frames = embedded ? (mode == gen_mode::streaming ? 57 : 33) : 161;
+  (void)pipeline::latent_frames_for(frames);  // validates 8k + 1
+
+  // Inputs.
+  io::image_u8 src = o.image.empty() ? builtin_image(width, height) : io::read_image(o.image);
+  if (o.image.empty()) std::fprintf(stderr, "no -i image: using a built-in %ldx%ld test scene\n", long(width), long(height));
+  const io::image_u8 first = io::resize_center_crop(src, width, height);
+  std::vector<std::uint8_t> keys;
+  const trajectory cam = make_camera(o, frames, src.width, src.height, keys);
+  std::string prompt_used;
+  pipeline::generation_inputs in;
+  in.text = make_text(o, mp, DW.config.caption_channels, prompt_used);
+  in.image = io::to_model_input(first);
+  in.height = height, in.width = width, in.frames = frames;
+  in.camera = cam;
+
+  // Options.
+  pipeline::generation_options go;
+  go.mode = mode;
+  go.seed = static_cast<std::uint64_t>(o.seed);
+  go.noise = o.rng == "torch" ? pipeline::noise_kind::torch_cpu : pipeline::noise_kind::philox;
+  go.window = o.window;
+  go.decode_chunk = o.decode_chunk;
+  go.dit.bf16_activations = o.precision == "bf16";
+  go.dit.strict_softmax_chunk_mask = o.strict_softmax_mask;
+  auto& so = go.sampler;
+  so.flow_shift = o.flow_shift;
+  so.state = o.state == "bf16" ? sampler::state_dtype::bf16 : sampler::state_dtype::f32;
+  so.interval_k = o.interval_k;
+  if (mode == gen_mode::streaming) {
+    // The distilled student: 4 steps, guidance baked in (cfg 1) unless asked otherwise.
+    so.cfg_scale = o.cfg_scale >= 0 ? o.cfg_scale : 1.0;
+    if (!o.step_list.empty()) so.step_list = parse_step_list(o.step_list);
+    if (o.steps > 0) so.step_list.clear(), so.steps = o.steps;
+  } else {
+    if (!o.step_list.empty()) throw make_error("sanawm-generate", "--step-list applies to --mode streaming only");
+    so.cfg_scale = o.cfg_scale >= 0 ? o.cfg_scale : 5.0;
+    so.steps = o.steps > 0 ? o.steps : 60;
+  }
+  generate_cli::progress bar(!o.no_progress);
+  const fs::path out = o.output;
+  const fs::path preview = out.parent_path() / (out.stem().string() + ".preview.png");
+  so.on_step = [&](const sampler::step_event& e) {
+    bar.step(long(e.step), long(e.total), long(e.chunk), long(e.chunks), e.seconds);
+    if (o.preview_every > 0 && (e.step + 1) % o.preview_every == 0) write_preview(preview, e);
+  };
+  std::vector<std::pair<std::string, double>> stages;
+  go.on_stage = [&](std::string_view s, double sec) { stages.emplace_back(std::string(s), sec); };
+
+  std::unique_ptr<io::video_sink> sink = io::make_video_sink(out, o.fps);
+  sink->begin(width, height, o.fps);
+  std::optional<generate_cli::overlay> ov;
+  if (o.overlay) ov.emplace(keys, cam);
+  go.on_frame = [&](index_t f, std::span<const float> chw) {
+    io::image_u8 img = io::from_model_output(chw.data(), 3, height, width);
+    if (ov) ov->draw(img, f, frames);
+    sink->write_frame(img);
+  };
+
+  std::fprintf(stderr, "generating %ld frames (%ld latent) at %ldx%ld, %s, %s, seed %ld, %d threads\n", long(frames),
+               long(pipeline::latent_frames_for(frames)), long(width), long(height), o.mode.c_str(),
+               mode == gen_mode::streaming ? "4-step student schedule" : "flow-Euler", long(o.seed), cpu::num_threads());
+  const auto res = pipeline::generate(DW, VW, in, go);
+  sink->finish();
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+
+  // Sidecar: every parameter needed to reproduce the video.
+  io::json j;
+  j["sanawm_version"] = version_string;
+  j["model"] = embedded ? io::json("embedded tiny preset (untrained, seeded random weights)")
+                        : io::json({{"dit", mp.dit.string()}, {"vae", mp.vae.string()}});
+  j["image"] = o.image.empty() ? "built-in test scene" : o.image;
+  j["prompt"] = prompt_used;
+  j["negative_prompt"] = o.negative_prompt;
+  j["text"] = in.text.source;
+  j["camera"] = !o.camera.empty() ? o.camera : !o.action.empty() ? "action:" + o.action : "preset:" + (o.preset.empty() ? std::string("dolly_in") : o.preset);
+  j["intrinsics"] = o.intrinsics;
+  j["fov_deg_if_missing"] = o.fov;
+  j["mode"] = o.mode;
+  j["precision"] = o.precision;
+  j["state_dtype"] = o.state;
+  j["frames"] = frames;
+  j["fps"] = o.fps;
+  j["width"] = width;
+  j["height"] = height;
+  j["seed"] = o.seed;
+  j["rng"] = o.rng;
+  j["cfg_scale"] = so.cfg_scale;
+  j["flow_shift"] = so.flow_shift;
+  j["steps"] = mode == gen_mode::streaming && !so.step_list.empty() ? io::json(so.step_list) : io::json(so.steps);
+  j["window"] = o.window;
+  j["interval_k"] = o.interval_k;
+  j["strict_softmax_mask"] = o.strict_softmax_mask;
+  j["threads"] = cpu::num_threads();
+  j["latent"] = {res.latent_frames, res.latent_height, res.latent_width};
+  for (const auto& [s, sec] : stages) j["seconds"][s] = sec;
+  j["seconds"]["total"] = total;
+  j["peak_rss_mib"] = generate_cli::peak_rss_mib();
+  // Sidecar: <output>.json, or video.json inside a PNG-frame directory.
+  const std::string os = out.string();
+  const bool frame_dir = os.find('%') != std::string::npos || os.back() == '/' || fs::is_directory(out);
+  const fs::path side = frame_dir ? (os.find('%') != std::string::npos ? out.parent_path() : out) / "video.json"
+                                  : fs::path(os + ".json");
+  std::ofstream(side) << j.dump(2) << "\n";
+  std::fprintf(stderr, "wrote %s (%ld frames, %.1f s at %.0f fps) and %s in %.1f s (peak %.0f MiB)\n",
+               out.string().c_str(), long(res.frames), double(res.frames) / o.fps, o.fps, side.string().c_str(), total,
+               generate_cli::peak_rss_mib());
+  if (embedded) std::fprintf(stderr, "reminder: the embedded preset is untrained; the video is a pipeline demo\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cli_options o;
+  CLI::App app{"sanawm-generate: SANA-WM world model — one image + a camera trajectory (+ prompt) in, video out.\n"
+               "Without --model it runs an embedded tiny preset with UNTRAINED weights (a pipeline demo)."};
+  app.set_version_flag("--version", version_string);
+  auto* g_model = "Model";
+  app.add_option("-m,--model", o.model_dir, "model directory in the upstream layout: dit/ (or sana_dit/model.pt), vae/ (or ltx2_causal_vae/), optional text_encoder/")->group(g_model);
+  app.add_option("--dit", o.dit_path, "DiT checkpoint (.safetensors, sharded index, directory or .pt); overrides --model")->group(g_model);
+  app.add_option("--vae", o.vae_path, "LTX-2 VAE directory (config.json + weights); overrides --model")->group(g_model);
+  app.add_option("--text-encoder", o.text_encoder_path, "Gemma-2-2B directory (config.json, model.safetensors, tokenizer.model)")->group(g_model);
+  app.add_option("--precision", o.precision, "DiT weights/activations: fp32 (default), bf16, nvfp4 (not wired yet: clear error)")->group(g_model);
+  auto* g_in = "Inputs";
+  app.add_option("-i,--image", o.image, "first frame (PNG/JPEG); resized to cover the video size and centre-cropped")->group(g_in);
+  app.add_option("-p,--prompt", o.prompt, "text prompt (needs a text encoder)")->group(g_in);
+  app.add_option("--prompt-file", o.prompt_file, "UTF-8 text file with the prompt (upstream --prompt FILE)")->group(g_in);
+  app.add_option("-n,--negative-prompt", o.negative_prompt, "negative prompt (default \"\")")->group(g_in);
+  app.add_option("--embeddings", o.embeddings, "precomputed prompt embeddings (sanawm-encode-prompt output: y [1,1,L,D], mask [1,L])")->group(g_in);
+  app.add_option("--negative-embeddings", o.negative_embeddings, "precomputed negative-prompt embeddings (same L)")->group(g_in);
+  auto* g_cam = "Camera";
+  app.add_option("--camera", o.camera, "trajectory file: c2w .npy (F,4,4), SANA-WM-Bench .npz, RealEstate10K .txt or .json")->group(g_cam);
+  app.add_option("--intrinsics", o.intrinsics, "intrinsics .npy for --camera: (4,), (3,3), (F,4) or (F,3,3) in input-image pixels")->group(g_cam);
+  app.add_option("--action", o.action, "SANA-WM action string, e.g. \"w-40,dw-20,none-10\" (w/s move, a/d yaw, i/k pitch, j/l strafe)")->group(g_cam);
+  app.add_option("--preset", o.preset, "camera preset: static, dolly_in (default), dolly_out, pan_left/right, tilt_up/down, truck_left/right, crane_up/down, orbit_left/right")->group(g_cam);
+  app.add_option("--translation-speed", o.translation_speed, "action DSL translation per frame (default 0.025)")->group(g_cam);
+  app.add_option("--rotation-speed-deg", o.rotation_speed_deg, "action DSL rotation per frame in degrees (default 0.6)")->group(g_cam);
+  app.add_option("--fov", o.fov, "horizontal field of view in degrees when the trajectory has no intrinsics (default 60)")->group(g_cam);
+  auto* g_vid = "Video";
+  app.add_option("--frames", o.frames, "pixel frames, 8k+1 (default 161; embedded preset 33, streaming 57)")->group(g_vid);
+  app.add_option("--seconds", o.seconds, "video length in seconds instead of --frames (snapped to 8k+1 frames)")->group(g_vid);
+  app.add_option("--fps", o.fps, "frame rate of the trajectory and the output (default 16)")->group(g_vid);
+  app.add_option("-W,--width", o.width, "video width, multiple of 32 (default 1280; embedded preset 256)")->group(g_vid);
+  app.add_option("-H,--height", o.height, "video height, multiple of 32 (default 704; embedded preset 128)")->group(g_vid);
+  auto* g_s = "Sampling";
+  app.add_option("--mode", o.mode, "bidirectional (default), chunk-causal or streaming")->group(g_s);
+  app.add_option("--steps", o.steps, "denoising steps (default 60; streaming: the 4-step student list)")->group(g_s);
+  app.add_option("--cfg-scale", o.cfg_scale, "classifier-free guidance scale (default 5; streaming 1, CFG baked in)")->group(g_s);
+  app.add_option("--flow-shift", o.flow_shift, "flow-matching schedule shift (default 9.8)")->group(g_s);
+  app.add_option("-s,--seed", o.seed, "noise seed (default 42)")->group(g_s);
+  app.add_option("--rng", o.rng, "noise generator: sanawm (counter-based, default) or torch (= torch.randn on CPU for the seed)")->group(g_s);
+  app.add_option("--step-list", o.step_list, "streaming timesteps, e.g. 1000,960,889,727,0")->group(g_s);
+  app.add_option("--window", o.window, "streaming softmax window in chunks incl. the sink chunk (default 2; 0 = all)")->group(g_s);
+  app.add_option("--interval-k", o.interval_k, "chunk-causal stagger (default 1/number of chunks)")->group(g_s);
+  app.add_flag("--strict-softmax-mask", o.strict_softmax_mask, "chunk-causal: mask the softmax blocks per chunk (upstream's non-cached model does not)")->group(g_s);
+  app.add_option("--state-dtype", o.state, "latent state between steps: f32 (default) or bf16 (upstream; its first step is a no-op)")->group(g_s);
+  auto* g_out = "Output and runtime";
+  app.add_option("-o,--output", o.output, "output: .y4m (always available), .mp4/.webm/.mkv/.mov (ffmpeg), or a PNG pattern/dir (frames/%04d.png, frames/); a .json sidecar is written next to it")->group(g_out);
+  app.add_flag("--overlay", o.overlay, "draw the held keys and a trajectory minimap onto the video")->group(g_out);
+  app.add_option("--preview-every", o.preview_every, "write <output>.preview.png (latent channels 0-2) every N steps")->group(g_out);
+  app.add_option("--decode-chunk", o.decode_chunk, "latent frames per VAE decoder push (memory bound, default 1)")->group(g_out);
+  app.add_option("-t,--threads", o.threads, "CPU threads (default: all cores)")->group(g_out);
+  app.add_flag("--no-progress", o.no_progress, "no progress output")->group(g_out);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return run(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sanawm-generate: error: %s\n", e.what());
+    return 1;
+  }
+}
