@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# scripts/run.sh — sets up, builds and runs sanawm's main job on a fresh machine (the README's first command).
-# Idempotent. Until the SANA-WM generator lands, the main job is the most complete example available.
-# Environment: SANAWM_BUILD_DIR (default build/release), SANAWM_NUM_THREADS (default: all cores).
+# scripts/run.sh — sets up, builds and runs sanawm's main job on a fresh machine (the README's first command):
+# sanawm-generate on its embedded default (a tiny model with untrained weights, a built-in first frame and a
+# camera preset) writing sanawm-video.y4m. Arguments are passed to sanawm-generate (e.g. --model DIR -i img.png).
+# Idempotent. Environment: SANAWM_BUILD_DIR (default build/release).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,5 +18,6 @@ if command -v ccache >/dev/null 2>&1; then
 fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSANAWM_BUILD_TESTS=OFF -DSANAWM_BUILD_BENCH=OFF \
   -DSANAWM_BUILD_EXAMPLES=ON "${launcher[@]}"
-cmake --build "$build" -j "$(nproc)" --target sanawm-quickstart
-"$build/examples/quickstart/sanawm-quickstart" "$@"
+cmake --build "$build" -j "$(nproc)" --target sanawm-generate
+if (($# == 0)); then set -- -o sanawm-video.y4m; fi
+"$build/examples/generate/sanawm-generate" "$@"

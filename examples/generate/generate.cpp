@@ -211,8 +211,10 @@ trajectory make_camera(const cli_options& o, index_t frames, index_t width, inde
       tr = preset_trajectory(parse_camera_preset(o.preset.empty() ? "dolly_in" : o.preset), po);
     }
   }
+  // Pixel intrinsics refer to the input image (upstream --intrinsics); prepare_camera maps them through the same
+  // resize + centre crop as the image.
+  if (tr.image_width == 0) tr.image_width = width, tr.image_height = height;
   if (!tr.has_intrinsics()) {
-    if (tr.image_width == 0) tr.image_width = width, tr.image_height = height;
     tr.K = {intrinsics_from_fov(o.fov, tr.image_width, tr.image_height)};
     tr.units = intrinsics_units::pixels;
   }
@@ -390,7 +392,8 @@ int run(const cli_options& o) {
                                   : fs::path(os + ".json");
   std::ofstream(side) << j.dump(2) << "\n";
   std::fprintf(stderr, "wrote %s (%ld frames, %.1f s at %.0f fps) and %s in %.1f s (peak %.0f MiB)\n",
-               out.string().c_str(), long(res.frames), double(res.frames) / o.fps, o.fps, side.string().c_str(), total,
+               fs::absolute(out).string().c_str(), long(res.frames), double(res.frames) / o.fps, o.fps,
+               fs::absolute(side).string().c_str(), total,
                generate_cli::peak_rss_mib());
   if (embedded) std::fprintf(stderr, "reminder: the embedded preset is untrained; the video is a pipeline demo\n");
   return 0;

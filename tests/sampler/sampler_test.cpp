@@ -230,6 +230,7 @@ TEST(SamplerGolden, EndToEndWithTheTinyDitMatchesFloat64Reference) {
   o.steps = 6;
   const auto out = sample_bidirectional(model, g.c, g.s, g.f.read_as<float>("z_init"), o, g.pc);
   const err_stats e = compare(out, g.f.read_as<double>("final_latent.f64"));
+  std::printf("final latent vs float64 reference: max abs %.3g, relative %.3g\n", e.max_abs, e.rel());
   EXPECT_LE(e.max_abs, 1e-3);
   EXPECT_LE(e.rel(), 1e-4);
   // Frame 0 is the image latent, untouched.
@@ -256,6 +257,7 @@ TEST(SamplerGolden, EndToEndBf16StateStaysWithinTwoUlps) {
     se += d * d;
     sr += double(ref[i]) * double(ref[i]);
   }
+  std::printf("bf16 state vs upstream: max abs %.3g, rel RMS %.3g\n", max_abs, std::sqrt(se / sr));
   EXPECT_LE(max_abs, 0.125);
   EXPECT_LE(std::sqrt(se / sr), 5e-3);
 }
@@ -394,6 +396,7 @@ TEST(Sampler, StreamingEqualsStrictChunkCausalRecomputation) {
     worst = std::max(worst, double(std::abs(streamed[i] - ref[i])));
     mx = std::max(mx, double(std::abs(ref[i])));
   }
+  std::printf("streaming vs strict chunk-causal recomputation: max abs %.3g, relative %.3g\n", worst, worst / mx);
   EXPECT_LE(worst / mx, 1e-4) << "max abs diff " << worst;
   // The chunks really were denoised (they moved away from the noise).
   EXPECT_NE(streamed, z);
