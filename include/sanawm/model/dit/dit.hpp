@@ -289,17 +289,24 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
         std::copy_n(kc.data() + n * C, C, KC.data() + (Nc + n) * C);
         std::copy_n(vc.data() + n * C, C, VC.data() + (Nc + n) * C);
       }
-      auto allow = [&](index_t i, index_t j) {
-        if (j < Nc || !sg.strict_mask) return true;
-        return (j - Nc) / S < sg.ch.chunk_end[static_cast<std::size_t>(i / S)];
-      };
-      auto nobias = [](index_t) { return 0.0; };
-      for (index_t h = 0; h < H; ++h) {
-        ops::attend(q + h * D, N, Kall.data() + h * D, V.data() + h * D, Nk, D, ld, C, c.main_scale(), allow, nobias,
-                    om.data() + h * D, C);
-        ops::attend(qc.data() + h * D, N, KC.data() + h * D, VC.data() + h * D, Nk, D, C, C, c.cam_scale(), allow,
-                    nobias, oc.data() + h * D, C);
+      // Keys: [cached chunks ‖ this segment]. Strict mask: a query sees every cached key and the segment's keys
+      // up to the end of its own chunk (chunk_causal with the cached tokens as one leading chunk).
+      attention_params pm;
+      if (sg.strict_mask) {
+        std::vector<index_t> chunk_tokens;
+        if (Nc > 0) chunk_tokens.push_back(Nc);
+        for (std::size_t i = 0; i < sg.starts.size(); ++i) {
+          const index_t end = i + 1 < sg.starts.size() ? sg.starts[i + 1] : T;
+          chunk_tokens.push_back((end - sg.starts[i]) * S);
+        }
+        pm.mask = attention_mask::chunk_causal(chunk_tokens);
+        pm.mask.q_offset = Nc;
       }
+      attention_params pc = pm;
+      pm.scale = static_cast<float>(c.main_scale());
+      pc.scale = static_cast<float>(c.cam_scale());
+      ops::multi_head_attention(q, ld, N, Kall.data(), V.data(), C, Nk, H, D, pm, om.data(), C);
+      ops::multi_head_attention(qc.data(), C, N, KC.data(), VC.data(), C, Nk, H, D, pc, oc.data(), C);
       if (cache && update) {
         if (b == 0) {
           block_cache::chunk_kv e;
@@ -339,11 +346,10 @@ inline void cross_attention(const segment& sg, const cross_w& cw, const float* x
   ops::linear(cw.kv_linear, sg.y_normed.data() + b * L * C, L, kv.data(), sg.bf16_act);
   ops::rmsnorm(q.data(), N, C, C, cw.q_norm, c.cross_norm_eps);
   ops::rmsnorm(kv.data(), L, C, 2 * C, cw.k_norm, c.cross_norm_eps);
-  const float* bias = sg.key_bias.data() + b * L;
-  for (index_t h = 0; h < H; ++h)
-    ops::attend(q.data() + h * D, N, kv.data() + h * D, kv.data() + C + h * D, L, D, C, 2 * C,
-                1.0 / std::sqrt(double(D)), [](index_t, index_t) { return true; },
-                [bias](index_t j) { return double(bias[j]); }, o.data() + h * D, C);
+  attention_params p;
+  p.scale = static_cast<float>(1.0 / std::sqrt(double(D)));
+  p.key_bias = sg.key_bias.data() + b * L;  // 0 or −10000 per caption token
+  ops::multi_head_attention(q.data(), C, N, kv.data(), kv.data() + C, 2 * C, L, H, D, p, o.data(), C);
   ops::linear(cw.proj, o.data(), N, out, sg.bf16_act);
 }
 
@@ -384,25 +390,36 @@ inline void ffn(const segment& sg, const mlp_w& mw, const float* m, index_t b, b
   ops::linear(mw.point_conv, g.data(), N, y.data(), sg.bf16_act);
   // t_conv: out[t] = y[t] + Σ_k W[:, :, k]·y[t − 1 + k], neighbours outside t's chunk are zero except the left
   // neighbour of a chunk start, which is the previous frame (cached frame for the segment's first chunk).
+  // As GEMMs: Z_k = Y·W_kᵀ over all tokens, then out[n] = y[n] + (Z_0[n − S] + Z_1[n] + Z_2[n + S]).
   const float* left = cache && cache->has_ffn_left ? cache->ffn_left.data() + b * S * C : nullptr;
   std::vector<float> wt(static_cast<std::size_t>(3 * C * C));  // [k][o][i]
   for (index_t o = 0; o < C; ++o)
     for (index_t i = 0; i < C; ++i)
       for (index_t k = 0; k < 3; ++k) wt[static_cast<std::size_t>((k * C + o) * C + i)] = mw.t_conv[(o * C + i) * 3 + k];
+  auto tap_gemm = [&](const float* a, index_t rows, index_t k, float* z) {
+    gemm_args<float, float, float> p;
+    p.m = rows, p.n = C, p.k = C;
+    p.a = a, p.lda = C;
+    p.b = wt.data() + k * C * C, p.ldb = C;
+    p.c = z, p.ldc = C;
+    p.compute = gemm_compute::fp32;
+    gemm(cpu_t{}, p);
+  };
+  std::vector<float> z(static_cast<std::size_t>(3 * N * C)), zl;
+  for (index_t k = 0; k < 3; ++k) tap_gemm(y.data(), N, k, z.data() + k * N * C);
+  if (left) {
+    zl.resize(static_cast<std::size_t>(S * C));
+    tap_gemm(left, S, 0, zl.data());
+  }
   cpu::parallel_ranges(N, [&](index_t nb, index_t ne, int) {
     for (index_t n = nb; n < ne; ++n) {
       const index_t t = n / S, s = n % S;
-      const float* nb3[3] = {nullptr, y.data() + n * C, nullptr};
-      if (t > 0) nb3[0] = y.data() + ((t - 1) * S + s) * C;
-      else if (left) nb3[0] = left + s * C;
-      if (t + 1 < sg.ch.chunk_end[static_cast<std::size_t>(t)]) nb3[2] = y.data() + ((t + 1) * S + s) * C;
+      const float* z0 = t > 0 ? z.data() + (n - S) * C : left ? zl.data() + s * C : nullptr;
+      const float* z1 = z.data() + (N + n) * C;
+      const float* z2 = t + 1 < sg.ch.chunk_end[static_cast<std::size_t>(t)] ? z.data() + (2 * N + n + S) * C : nullptr;
       for (index_t o = 0; o < C; ++o) {
-        float acc = 0;
-        for (index_t k = 0; k < 3; ++k) {
-          if (!nb3[k]) continue;
-          const float* wr = wt.data() + (k * C + o) * C;
-          for (index_t i = 0; i < C; ++i) acc += wr[i] * nb3[k][i];
-        }
+        float acc = z0 ? z0[o] + z1[o] : z1[o];
+        if (z2) acc += z2[o];
         out[n * C + o] = y[static_cast<std::size_t>(n * C + o)] + acc;
       }
     }

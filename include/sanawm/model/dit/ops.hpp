@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// sanawm/model/dit/ops.hpp — the composed CPU math the DiT forward is built from (linear, norms, activations,
-// RoPE tables, UCPE head transforms, short/temporal convs, frame-wise delta-rule scans, masked attention).
-// STAND-INS: these are plain fp32 loops (double where a reduction decides parity) written for golden parity;
-// each is to be replaced by the matching kernels/ API (gemm, norms, rope, conv, gdn, attention) once those
-// settle. Host-only because the forward sizes its scratch with std::vector.
+// sanawm/model/dit/ops.hpp — the CPU math the DiT forward is built from. The linear layers run the packed GEMM
+// (kernels/gemm) and softmax/cross-attention the flash CPU kernel (kernels/attention); norms, RoPE tables, UCPE
+// head transforms, the short/temporal convs' glue and the frame-wise delta-rule scans are still plain loops here
+// (double where a reduction decides parity), to be moved onto kernels/{norms,rope,conv,gdn}. Host-only because
+// the forward sizes its scratch with std::vector.
 #pragma once
 #if defined(__CUDACC__)
 #error "sanawm/model/dit/ops.hpp: host-only header (CPU stand-in math of the DiT); include it from host code only"
@@ -16,6 +16,8 @@
 
 #include "sanawm/backend/cpu/parallel.hpp"      // cpu::parallel_ranges
 #include "sanawm/core/bf16.hpp"                 // bf16
+#include "sanawm/kernels/attention/attention_cpu.hpp"  // attention(cpu_t, …): softmax and cross-attention
+#include "sanawm/kernels/gemm/gemm_cpu.hpp"        // gemm(cpu_t, …): the linear layers
 #include "sanawm/kernels/plucker/ucpe.hpp"      // ucpe_raymat, ucpe_matrix, ucpe_apply_head
 #include "sanawm/model/dit/weights.hpp"         // linear_w, param
 
@@ -34,39 +36,49 @@ inline float round_bf16(float x) noexcept { return sanawm::bf16(x).to_float(); }
 
 /// out[r, o] = Σ_i in[r, i]·W[o, i] (+ b[o]) for rows r < rows; in [rows, ld_in] (first W.in columns used),
 /// out [rows, ld_out] starting at column col0. With bf16_in, the inputs are rounded to bf16 first (the bf16
-/// compute mode: bf16 operands, fp32 accumulation).
+/// compute mode: bf16 operands, fp32 accumulation). Runs the packed CPU GEMM (kernels/gemm), whose result does not
+/// depend on the thread count; bf16 weights with bf16 inputs take its bf16-dot path.
 inline void linear(const linear_w& w, const float* in, index_t rows, float* out, bool bf16_in = false,
                    index_t ld_in = -1, index_t ld_out = -1, index_t col0 = 0) {
   const index_t I = w.in, O = w.out;
+  if (rows <= 0 || O <= 0) return;
   if (ld_in < 0) ld_in = I;
   if (ld_out < 0) ld_out = O;
-  vecf rin;
+  const bool w_bf16 = w.weight.f32.empty();
+  vecf rin, bias;
   const float* src = in;
   index_t lds = ld_in;
-  if (bf16_in) {
+  if (bf16_in && !w_bf16) {  // fp32 weights: round only the activations, keep exact fp32 products
     rin.resize(static_cast<std::size_t>(rows * I));
     for (index_t r = 0; r < rows; ++r)
       for (index_t i = 0; i < I; ++i) rin[static_cast<std::size_t>(r * I + i)] = round_bf16(in[r * ld_in + i]);
     src = rin.data();
     lds = I;
   }
-  cpu::parallel_ranges(O, [&](index_t ob, index_t oe, int) {
-    vecf wrow(static_cast<std::size_t>(I));
-    for (index_t o = ob; o < oe; ++o) {
-      w.weight.row(o, I, wrow.data());
-      const float bias = w.has_bias ? w.bias[o] : 0.0f;
-      for (index_t r = 0; r < rows; ++r) {
-        const float* x = src + r * lds;
-        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        index_t i = 0;
-        for (; i + 8 <= I; i += 8)
-          for (int j = 0; j < 8; ++j) acc[j] += x[i + j] * wrow[static_cast<std::size_t>(i + j)];
-        for (; i < I; ++i) acc[0] += x[i] * wrow[static_cast<std::size_t>(i)];
-        out[r * ld_out + col0 + o] =
-            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + bias;
-      }
+  const float* bias_ptr = nullptr;
+  if (w.has_bias) {
+    if (!w.bias.f32.empty()) {
+      bias_ptr = w.bias.f32.data();
+    } else {
+      bias.resize(static_cast<std::size_t>(O));
+      for (index_t o = 0; o < O; ++o) bias[static_cast<std::size_t>(o)] = w.bias[o];
+      bias_ptr = bias.data();
     }
-  }, 4);
+  }
+  auto run = [&](const auto* wp) {
+    using TB = std::remove_const_t<std::remove_pointer_t<decltype(wp)>>;
+    gemm_args<float, TB, float> p;
+    p.m = rows, p.n = O, p.k = I;
+    p.a = src, p.lda = lds;
+    p.b = wp, p.ldb = I;
+    p.c = out + col0, p.ldc = ld_out;
+    p.epilogue.bias = bias_ptr;
+    // bf16 weights × bf16-rounded inputs: exact bf16 products either way, so the bf16-dot kernel is the same math.
+    p.compute = bf16_in && w_bf16 ? gemm_compute::bf16 : gemm_compute::fp32;
+    gemm(cpu_t{}, p);
+  };
+  if (w_bf16) run(w.weight.b16.data());
+  else run(w.weight.f32.data());
 }
 
 /// RMSNorm over the C channels of each row, in place: x·rsqrt(mean(x²) + eps)·weight (no +1 offset).
@@ -290,39 +302,19 @@ inline void scan_bidir(const scan_args& a, std::vector<double>& Mf, std::vector<
   }
 }
 
-/// Softmax attention of one head: queries q [Nq] rows, keys/values [Nk] rows (stride ld), scale; allow(iq, ik)
-/// masks keys out; bias(ik) is an additive logit (key padding). out [Nq, D] (stride ld_out).
-template <class Allow, class Bias>
-void attend(const float* q, index_t Nq, const float* k, const float* v, index_t Nk, index_t D, index_t ldq,
-            index_t ldk, double scale, Allow&& allow, Bias&& bias, float* out, index_t ld_out) {
-  cpu::parallel_ranges(Nq, [&](index_t b, index_t e, int) {
-    std::vector<double> logit(static_cast<std::size_t>(Nk));
-    std::vector<double> acc(static_cast<std::size_t>(D));
-    for (index_t i = b; i < e; ++i) {
-      double mx = -1e300;
-      for (index_t j = 0; j < Nk; ++j) {
-        if (!allow(i, j)) {
-          logit[static_cast<std::size_t>(j)] = -1e300;
-          continue;
-        }
-        double d = 0;
-        for (index_t c = 0; c < D; ++c) d += double(q[i * ldq + c]) * k[j * ldk + c];
-        const double l = d * scale + bias(j);
-        logit[static_cast<std::size_t>(j)] = l;
-        mx = std::max(mx, l);
-      }
-      std::fill(acc.begin(), acc.end(), 0.0);
-      double sum = 0;
-      for (index_t j = 0; j < Nk; ++j) {
-        if (logit[static_cast<std::size_t>(j)] <= -1e299) continue;
-        const double p = std::exp(logit[static_cast<std::size_t>(j)] - mx);
-        sum += p;
-        for (index_t c = 0; c < D; ++c) acc[static_cast<std::size_t>(c)] += p * v[j * ldk + c];
-      }
-      for (index_t c = 0; c < D; ++c)
-        out[i * ld_out + c] = sum > 0 ? static_cast<float>(acc[static_cast<std::size_t>(c)] / sum) : 0.0f;
-    }
-  });
+/// Softmax attention of all H heads of one batch row through kernels/attention (the flash CPU kernel; the
+/// composed path for head dims off its menu). q rows [Nq] with stride ldq, k/v rows [Nk] with stride ldkv (head h
+/// at column h·D), out [Nq] rows with stride ld_out. `p` carries the scale, the mask and the key-padding bias.
+inline void multi_head_attention(const float* q, index_t ldq, index_t Nq, const float* k, const float* v,
+                                 index_t ldkv, index_t Nk, index_t H, index_t D, const attention_params& p, float* out,
+                                 index_t ld_out) {
+  const attention_shape shape{1, Nq, Nk, H, H, D};
+  const heads_view<const float> qv{q, 0, ldq, D}, kv{k, 0, ldkv, D}, vv{v, 0, ldkv, D};
+  const heads_view<float> ov{out, 0, ld_out, D};
+  bool on_menu = false;
+  for (index_t d : {SANAWM_ATTENTION_HEAD_DIMS}) on_menu = on_menu || d == D;
+  if (on_menu) attention(cpu_t{}, shape, p, qv, kv, vv, ov);
+  else attention_composed(cpu_t{}, shape, p, qv, kv, vv, ov);
 }
 
 }  // namespace sanawm::dit::ops
