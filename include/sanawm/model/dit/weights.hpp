@@ -263,11 +263,13 @@ load_report bind_weights(dit_weights& w, const Source& src, weight_dtype dtype, 
 /// tiny model's recipe (shared/golden/README.md) — matrices N(0,1)/√fan_in, biases 0.1·N, RMSNorm weights 1 + 0.2·N,
 /// scale-shift tables N/√C, A_log = log U(0.3, 2), dt_bias −1 + 0.5·N, beta bias 1 + 0.5·N, gate weights 0.5·N/√C,
 /// short-conv taps 0.3·N with +0.7 on the current frame. An untrained model: for tests, benchmarks and the
-/// generator's embedded default, never a source of meaningful video.
-inline dit_weights make_random_dit(const dit_config& c, std::uint64_t seed) {
+/// generator's embedded default, never a source of meaningful video. `dtype` bf16 stores the values rounded to
+/// bf16 (half the memory: the 2.6B model needs 5.2 GB instead of 10.4 GB).
+inline dit_weights make_random_dit(const dit_config& c, std::uint64_t seed, weight_dtype dtype = weight_dtype::f32) {
   c.validate();
   dit_weights w;
   w.config = c;
+  w.dtype = dtype;
   std::uint64_t state = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
   auto next = [&state]() {  // splitmix64
     std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
@@ -302,6 +304,11 @@ inline dit_weights make_random_dit(const dit_config& c, std::uint64_t seed) {
       } else if (b.shape.size() == 1) v = 0.1 * normal();
       else v = normal() / std::sqrt(static_cast<double>(fan_in));
       p.f32[i] = static_cast<float>(v);
+    }
+    if (dtype == weight_dtype::bf16) {
+      p.b16.resize(p.f32.size());
+      for (std::size_t i = 0; i < p.f32.size(); ++i) p.b16[i] = bf16(p.f32[i]);
+      std::vector<float>().swap(p.f32);
     }
   }
   return w;
