@@ -25,6 +25,7 @@
 #include "sanawm/model/camera/action.hpp"
 #include "sanawm/model/camera/intrinsics.hpp"
 #include "sanawm/model/camera/presets.hpp"
+#include "sanawm/model/dit/quantize.hpp"
 #include "sanawm/model/pipeline/generate.hpp"
 #include "sanawm/model/text/prompt.hpp"
 #include "sanawm/version.hpp"
@@ -250,9 +251,6 @@ int run(const cli_options& o) {
   const gen_mode mode = pipeline::parse_mode(o.mode);
   if (o.precision != "fp32" && o.precision != "bf16" && o.precision != "nvfp4")
     throw make_error("sanawm-generate", "--precision must be fp32, bf16 or nvfp4, not '", o.precision, "'");
-  if (o.precision == "nvfp4")
-    throw make_error("sanawm-generate", "--precision nvfp4 is not wired into the DiT forward yet (the NVFP4 kernels "
-                     "exist: see sanawm-quantize); use fp32 or bf16");
   if (o.state != "f32" && o.state != "bf16")
     throw make_error("sanawm-generate", "--state-dtype must be f32 or bf16, not '", o.state, "'");
   if (o.rng != "sanawm" && o.rng != "torch")
@@ -262,7 +260,7 @@ int run(const cli_options& o) {
 
   const model_paths mp = resolve_model(o);
   const bool embedded = mp.dit.empty();
-  const auto wdtype = o.precision == "bf16" ? dit::weight_dtype::bf16 : dit::weight_dtype::f32;
+  const auto wdtype = o.precision == "fp32" ? dit::weight_dtype::f32 : dit::weight_dtype::bf16;
 
   // Models.
   std::optional<pipeline::embedded_model> tiny;
@@ -278,6 +276,12 @@ int run(const cli_options& o) {
     std::fprintf(stderr, "loading DiT from %s, VAE from %s\n", mp.dit.string().c_str(), mp.vae.string().c_str());
     dw = load_dit_any(mp.dit, wdtype);
     vw = vae::load_vae(mp.vae);
+  }
+  if (o.precision == "nvfp4") {
+    // Upstream's stage-1 FP4 layer set (self-attention, cross-attention, FFN 1×1 convs) as W4A16.
+    const auto rep = dit::quantize_nvfp4(embedded ? tiny->dit : dw);
+    std::fprintf(stderr, "nvfp4: %zu linear layers quantised (%.1f MiB -> %.1f MiB)\n", rep.layers.size(),
+                 double(rep.bytes_before) / 1048576.0, double(rep.bytes_after) / 1048576.0);
   }
   const dit::dit_weights& DW = embedded ? tiny->dit : dw;
   const vae::vae_weights& VW = embedded ? tiny->vae : vw;
@@ -310,7 +314,7 @@ int run(const cli_options& o) {
   go.noise = o.rng == "torch" ? pipeline::noise_kind::torch_cpu : pipeline::noise_kind::philox;
   go.window = o.window;
   go.decode_chunk = o.decode_chunk;
-  go.dit.bf16_activations = o.precision == "bf16";
+  go.dit.bf16_activations = o.precision != "fp32";
   go.dit.strict_softmax_chunk_mask = o.strict_softmax_mask;
   auto& so = go.sampler;
   so.flow_shift = o.flow_shift;
@@ -411,7 +415,7 @@ int main(int argc, char** argv) {
   app.add_option("--dit", o.dit_path, "DiT checkpoint (.safetensors, sharded index, directory or .pt); overrides --model")->group(g_model);
   app.add_option("--vae", o.vae_path, "LTX-2 VAE directory (config.json + weights); overrides --model")->group(g_model);
   app.add_option("--text-encoder", o.text_encoder_path, "Gemma-2-2B directory (config.json, model.safetensors, tokenizer.model)")->group(g_model);
-  app.add_option("--precision", o.precision, "DiT weights/activations: fp32 (default), bf16, nvfp4 (not wired yet: clear error)")->group(g_model);
+  app.add_option("--precision", o.precision, "DiT weights/activations: fp32 (default), bf16, nvfp4 (W4A16 on upstream's stage-1 FP4 layer set, bf16 elsewhere)")->group(g_model);
   auto* g_in = "Inputs";
   app.add_option("-i,--image", o.image, "first frame (PNG/JPEG); resized to cover the video size and centre-cropped")->group(g_in);
   app.add_option("-p,--prompt", o.prompt, "text prompt (needs a text encoder)")->group(g_in);

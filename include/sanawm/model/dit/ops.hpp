@@ -18,6 +18,7 @@
 #include "sanawm/core/bf16.hpp"                 // bf16
 #include "sanawm/kernels/attention/attention_cpu.hpp"  // attention(cpu_t, …): softmax and cross-attention
 #include "sanawm/kernels/gemm/gemm_cpu.hpp"        // gemm(cpu_t, …): the linear layers
+#include "sanawm/kernels/nvfp4/nvfp4_cpu.hpp"      // nvfp4_gemm_w4a16: NVFP4-quantised linear layers
 #include "sanawm/kernels/plucker/ucpe.hpp"      // ucpe_raymat, ucpe_matrix, ucpe_apply_head
 #include "sanawm/model/dit/weights.hpp"         // linear_w, param
 
@@ -44,11 +45,11 @@ inline void linear(const linear_w& w, const float* in, index_t rows, float* out,
   if (rows <= 0 || O <= 0) return;
   if (ld_in < 0) ld_in = I;
   if (ld_out < 0) ld_out = O;
-  const bool w_bf16 = w.weight.f32.empty();
+  const bool w_bf16 = w.weight.f32.empty() && !w.weight.b16.empty();
   vecf rin, bias;
   const float* src = in;
   index_t lds = ld_in;
-  if (bf16_in && !w_bf16) {  // fp32 weights: round only the activations, keep exact fp32 products
+  if (bf16_in && !w_bf16 && !w.nvfp4) {  // fp32 weights: round only the activations, keep exact fp32 products
     rin.resize(static_cast<std::size_t>(rows * I));
     for (index_t r = 0; r < rows; ++r)
       for (index_t i = 0; i < I; ++i) rin[static_cast<std::size_t>(r * I + i)] = round_bf16(in[r * ld_in + i]);
@@ -64,6 +65,18 @@ inline void linear(const linear_w& w, const float* in, index_t rows, float* out,
       for (index_t o = 0; o < O; ++o) bias[static_cast<std::size_t>(o)] = w.bias[o];
       bias_ptr = bias.data();
     }
+  }
+  if (w.nvfp4) {
+    // W4A16: NVFP4 weights decoded inside the GEMM, activations rounded to bf16, fp32 accumulation.
+    nvfp4_gemm_args<float, float> p;
+    p.m = rows;
+    p.a = src, p.lda = lds;
+    p.b = w.nvfp4->view();
+    p.c = out + col0, p.ldc = ld_out;
+    p.epilogue.bias = bias_ptr;
+    p.compute = gemm_compute::bf16;
+    nvfp4_gemm_w4a16(cpu_t{}, p);
+    return;
   }
   auto run = [&](const auto* wp) {
     using TB = std::remove_const_t<std::remove_pointer_t<decltype(wp)>>;

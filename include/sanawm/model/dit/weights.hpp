@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <span>
 #include <string>
@@ -25,6 +26,7 @@
 #include "sanawm/io/json.hpp"
 #include "sanawm/io/safetensors.hpp"
 #include "sanawm/io/torch_pt.hpp"
+#include "sanawm/kernels/nvfp4/nvfp4.hpp"  // nvfp4_tensor (quantised linear weights)
 #include "sanawm/model/dit/config.hpp"
 
 namespace sanawm::dit {
@@ -60,11 +62,14 @@ struct param {
   }
 };
 
-/// A Linear (weight [out, in] — 1×1 convs keep their trailing unit dims in `shape`) with optional bias.
+/// A Linear (weight [out, in] — 1×1 convs keep their trailing unit dims in `shape`) with optional bias. After
+/// quantize_nvfp4 (model/dit/quantize.hpp) the weight lives in `nvfp4` (packed E2M1 codes + E4M3 block scales)
+/// and `weight` keeps only its key and shape.
 struct linear_w {
   param weight, bias;
   index_t out = 0, in = 0;
   bool has_bias = true;
+  std::shared_ptr<const nvfp4_tensor> nvfp4;
 };
 
 /// blocks.{i}.attn: main branch (GDN or softmax) + UCPE camera branch + output gate + proj.
