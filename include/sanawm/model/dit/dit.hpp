@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sanawm/kernels/gdn/gdn_cpu.hpp"  // gdn_frame, gdn_camera_frame: the frame-wise scans
 #include "sanawm/model/dit/ops.hpp"
 #include "sanawm/model/dit/weights.hpp"
 
@@ -55,7 +56,7 @@ struct forward_options {
 /// Per-block streaming cache (upstream's 10-slot cache): forward GDN states, short-conv and FFN left contexts,
 /// softmax K/V of cached chunks (post-RoPE main, post-UCPE camera).
 struct block_cache {
-  std::vector<double> S, z, S_cam;          ///< [B, H, D, D], [B, H, D], [B, H, D, D]
+  std::vector<float> S, z, S_cam;           ///< [B, H, D, D] (key × value), [B, H, D], [B, H, D, D]
   std::vector<float> k_left, kc_left;       ///< [B, K−1, S, C] raw k / k_cam before the short conv
   std::vector<float> ffn_left;              ///< [B, S, C] t_conv input of the last cached frame
   bool has_ffn_left = false;
@@ -78,7 +79,7 @@ struct stream_state {
 inline std::size_t state_bytes(const stream_state& s) noexcept {
   std::size_t n = 0;
   for (const block_cache& b : s.blocks) {
-    n += (b.S.size() + b.z.size() + b.S_cam.size()) * sizeof(double);
+    n += (b.S.size() + b.z.size() + b.S_cam.size()) * sizeof(float);
     n += (b.k_left.size() + b.kc_left.size() + b.ffn_left.size()) * sizeof(float);
     for (const auto& kv : b.kv) n += (kv.k.size() + kv.v.size() + kv.kc.size() + kv.vc.size()) * sizeof(float);
   }
@@ -223,50 +224,58 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
           for (index_t sp = 0; sp < S; ++sp)
             beta_c[static_cast<std::size_t>((t * S + sp) * H + h)] = beta[static_cast<std::size_t>((t * S + sp) * H + h)] / div;
         }
+      // Main and camera scans on kernels/gdn over all heads at once: [1, T, S, H, D] strided views into the
+      // activations. The forward states come from / go to the streaming cache ([B, H, D, D] key × value).
+      auto tokens = [&](const float* base, index_t ldt) {
+        const index_t st[5] = {N * ldt, S * ldt, ldt, D, 1};
+        return gdn_tokens_view(base, layout_stride::mapping<extents<dyn, dyn, dyn, dyn, dyn>>(
+                                         extents<dyn, dyn, dyn, dyn, dyn>(1, T, S, H, D), st));
+      };
+      auto tokens_out = [&](float* base) {
+        const index_t st[5] = {N * C, S * C, C, D, 1};
+        return gdn_tokens_out_view(base, layout_stride::mapping<extents<dyn, dyn, dyn, dyn, dyn>>(
+                                             extents<dyn, dyn, dyn, dyn, dyn>(1, T, S, H, D), st));
+      };
+      auto gates = [&](const std::vector<float>& bt) {
+        const index_t st[4] = {N * H, S * H, H, 1};
+        return gdn_token_gates_view(bt.data(), layout_stride::mapping<extents<dyn, dyn, dyn, dyn>>(
+                                                   extents<dyn, dyn, dyn, dyn>(1, T, S, H), st));
+      };
+      const index_t gst[3] = {T * H, H, 1};
+      const gdn_frame_gates_view gamma(
+          gam.data(), layout_stride::mapping<extents<dyn, dyn, dyn>>(extents<dyn, dyn, dyn>(1, T, H), gst));
+      gdn_options go;
+      go.mode = sg.starts.size() > 1 ? gdn_mode::chunk_causal : gdn_mode::bidirectional;
+      go.chunk_starts = sg.starts;
+      go.eps = static_cast<float>(c.gdn_eps);
       if (cache && update && cache->S.empty()) {
-        cache->S.assign(static_cast<std::size_t>(sg.B * H * D * D), 0.0);
-        cache->z.assign(static_cast<std::size_t>(sg.B * H * D), 0.0);
-        cache->S_cam.assign(cache->S.size(), 0.0);
+        cache->S.assign(static_cast<std::size_t>(sg.B * H * D * D), 0.0f);
+        cache->z.assign(static_cast<std::size_t>(sg.B * H * D), 0.0f);
+        cache->S_cam.assign(cache->S.size(), 0.0f);
       }
-      cpu::parallel_ranges(H, [&](index_t hb, index_t he, int) {
-        for (index_t h = hb; h < he; ++h) {
-          std::vector<float> gh(static_cast<std::size_t>(T));
-          for (index_t t = 0; t < T; ++t) gh[static_cast<std::size_t>(t)] = gam[static_cast<std::size_t>(t * H + h)];
-          const std::size_t DD = static_cast<std::size_t>(D * D);
-          const std::size_t st = static_cast<std::size_t>((b * H + h));
-          std::vector<double> M(DD, 0.0), z(static_cast<std::size_t>(D), 0.0), Mc(DD, 0.0), zc;
-          if (cache && !cache->S.empty()) {
-            std::copy_n(cache->S.data() + st * DD, DD, M.data());
-            std::copy_n(cache->z.data() + st * D, D, z.data());
-            std::copy_n(cache->S_cam.data() + st * DD, DD, Mc.data());
-          }
-          std::vector<double> num(static_cast<std::size_t>(N * D), 0.0), den(static_cast<std::size_t>(N), 0.0);
-          ops::scan_args sa;
-          sa.T = T, sa.S = S, sa.D = D, sa.ld = ld;
-          sa.q = q + h * D, sa.k = k + h * D, sa.v = v + h * D;
-          sa.qz = qz.data() + h * D, sa.kz = kz.data() + h * D, sa.ldz = C;
-          sa.beta = beta.data() + h, sa.beta_ld = H, sa.gamma = gh.data(), sa.ch = &sg.ch;
-          ops::scan_bidir(sa, M, z, num.data(), den.data());
-          for (index_t n = 0; n < N; ++n)
-            for (index_t d = 0; d < D; ++d)
-              om[static_cast<std::size_t>(n * C + h * D + d)] =
-                  static_cast<float>(num[static_cast<std::size_t>(n * D + d)] / (den[static_cast<std::size_t>(n)] + c.gdn_eps));
-          std::vector<double> numc(static_cast<std::size_t>(N * D), 0.0);
-          ops::scan_args ac;
-          ac.T = T, ac.S = S, ac.D = D, ac.ld = C;
-          ac.q = qc.data() + h * D, ac.k = kc.data() + h * D, ac.v = vc.data() + h * D;
-          ac.beta = beta_c.data() + h, ac.beta_ld = H, ac.gamma = gh.data(), ac.ch = &sg.ch;
-          ops::scan_bidir(ac, Mc, zc, numc.data(), nullptr);
-          for (index_t n = 0; n < N; ++n)
-            for (index_t d = 0; d < D; ++d)
-              oc[static_cast<std::size_t>(n * C + h * D + d)] = static_cast<float>(numc[static_cast<std::size_t>(n * D + d)]);
-          if (cache && update) {
-            std::copy_n(M.data(), DD, cache->S.data() + st * DD);
-            std::copy_n(z.data(), D, cache->z.data() + st * D);
-            std::copy_n(Mc.data(), DD, cache->S_cam.data() + st * DD);
-          }
+      gdn_state gs, gsc;
+      const bool have_state = cache && !cache->S.empty();
+      if (have_state) {
+        float* m = cache->S.data() + b * H * D * D;
+        float* zz = cache->z.data() + b * H * D;
+        float* mc = cache->S_cam.data() + b * H * D * D;
+        gs.m_in = gdn_state_m_cview(m, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
+        gs.z_in = gdn_state_z_cview(zz, extents<dyn, dyn, dyn>(1, H, D));
+        gsc.m_in = gdn_state_m_cview(mc, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
+        if (update) {  // in place: each head's state is read before it is written
+          gs.m_out = gdn_state_m_view(m, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
+          gs.z_out = gdn_state_z_view(zz, extents<dyn, dyn, dyn>(1, H, D));
+          gsc.m_out = gdn_state_m_view(mc, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
         }
-      });
+      }
+      gdn_outputs go_out;
+      go_out.out = tokens_out(om.data());
+      gdn_frame(cpu_t{}, gdn_inputs{tokens(qz.data(), C), tokens(q, ld), tokens(kz.data(), C), tokens(k, ld),
+                                    tokens(v, ld), gates(beta), gamma},
+                go_out, go, gs);
+      gdn_camera_frame(cpu_t{}, gdn_camera_inputs{tokens(qc.data(), C), tokens(kc.data(), C), tokens(vc.data(), C),
+                                                  gates(beta_c), gamma},
+                       tokens_out(oc.data()), go, gsc);
     } else {
       // Softmax main + camera branch over [cached chunks ‖ this segment].
       index_t Nc = 0;

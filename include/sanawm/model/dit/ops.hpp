@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // sanawm/model/dit/ops.hpp — the CPU math the DiT forward is built from. The linear layers run the packed GEMM
-// (kernels/gemm) and softmax/cross-attention the flash CPU kernel (kernels/attention); norms, RoPE tables, UCPE
-// head transforms, the short/temporal convs' glue and the frame-wise delta-rule scans are still plain loops here
-// (double where a reduction decides parity), to be moved onto kernels/{norms,rope,conv,gdn}. Host-only because
-// the forward sizes its scratch with std::vector.
+// (kernels/gemm) and softmax/cross-attention the flash CPU kernel (kernels/attention); the frame-wise scans run
+// kernels/gdn (called from dit.hpp). Norms, RoPE tables, UCPE head transforms and the short/depthwise convs are
+// still plain loops here (double where a reduction decides parity), to be moved onto kernels/{norms,rope,conv}.
+// Host-only because the forward sizes its scratch with std::vector.
 #pragma once
 #if defined(__CUDACC__)
 #error "sanawm/model/dit/ops.hpp: host-only header (CPU stand-in math of the DiT); include it from host code only"
@@ -182,19 +182,16 @@ inline void ucpe_head(const float* P, const rope_table& r, index_t n, float* hea
   rope_head(r, n, head, D, true, Op == ucpe_op::output);
 }
 
-/// Chunk bookkeeping of a segment of T frames: end (exclusive) of the chunk holding each frame, and whether a
-/// frame starts an interior chunk (the reverse scan restarts there).
+/// Chunk bookkeeping of a segment of T frames: end (exclusive) of the chunk holding each frame (the short conv's
+/// and t_conv's right context stops there).
 struct chunking {
   std::vector<index_t> chunk_end;
-  std::vector<unsigned char> restart;
   static chunking make(index_t T, const std::vector<index_t>& starts) {
     chunking c;
     c.chunk_end.assign(static_cast<std::size_t>(T), T);
-    c.restart.assign(static_cast<std::size_t>(T), 0);
     for (std::size_t i = 0; i < starts.size(); ++i) {
       const index_t b = starts[i], e = i + 1 < starts.size() ? starts[i + 1] : T;
       for (index_t t = b; t < e; ++t) c.chunk_end[static_cast<std::size_t>(t)] = e;
-      if (b > 0) c.restart[static_cast<std::size_t>(b)] = 1;
     }
     return c;
   }
@@ -226,93 +223,6 @@ inline void short_conv(const float* x, index_t T, index_t S, index_t C, index_t 
       }
     }
   });
-}
-
-/// Frame-wise delta-rule scans of one head over a segment. Tokens of frame t: rows t·S..t·S+S−1 of q/k/v
-/// (leading dim ld, head offset already applied). State layout M[dv][dk] (num = M·q).
-///   forward (inclusive): M ← γ_t M; M += Σ_s ((v_s − M k_s)·β_s) k_sᵀ; num_t = M q
-///   reverse (exclusive, restarting at interior chunk starts) accumulated into num as well.
-/// With z (den != nullptr) the same recurrence runs on the unrotated keys/queries for the denominator.
-struct scan_args {
-  index_t T, S, D, ld;
-  const float *q, *k, *v;          ///< rotated (numerator) q/k, values
-  const float *qz = nullptr, *kz = nullptr;  ///< unrotated q/k for the z stream (nullptr: no denominator)
-  index_t ldz = 0;                 ///< row stride of qz/kz
-  const float* beta = nullptr;     ///< [T·S] this head (stride beta_ld)
-  index_t beta_ld = 1;
-  const float* gamma = nullptr;    ///< [T] this head
-  const chunking* ch = nullptr;
-};
-
-inline void scan_frame_update(std::vector<double>& M, std::vector<double>& z, const scan_args& a, index_t t,
-                              double g, bool with_z) {
-  const index_t D = a.D, S = a.S;
-  for (auto& m : M) m *= g;
-  if (with_z)
-    for (auto& e : z) e *= g;
-  std::vector<double> dM(M.size(), 0.0), dz(z.size(), 0.0), r(static_cast<std::size_t>(D));
-  for (index_t s = 0; s < S; ++s) {
-    const index_t row = (t * S + s) * a.ld;
-    const double bt = a.beta[(t * S + s) * a.beta_ld];
-    const float* kk = a.k + row;
-    const float* vv = a.v + row;
-    for (index_t i = 0; i < D; ++i) {
-      double mk = 0;
-      for (index_t j = 0; j < D; ++j) mk += M[static_cast<std::size_t>(i * D + j)] * kk[j];
-      r[static_cast<std::size_t>(i)] = (vv[i] - mk) * bt;
-    }
-    for (index_t i = 0; i < D; ++i)
-      for (index_t j = 0; j < D; ++j) dM[static_cast<std::size_t>(i * D + j)] += r[static_cast<std::size_t>(i)] * kk[j];
-    if (with_z) {
-      const float* kz = a.kz + (t * S + s) * a.ldz;
-      double zk = 0;
-      for (index_t j = 0; j < D; ++j) zk += z[static_cast<std::size_t>(j)] * kz[j];
-      const double c = (1.0 - zk) * bt;
-      for (index_t j = 0; j < D; ++j) dz[static_cast<std::size_t>(j)] += kz[j] * c;
-    }
-  }
-  for (std::size_t i = 0; i < M.size(); ++i) M[i] += dM[i];
-  if (with_z)
-    for (std::size_t i = 0; i < z.size(); ++i) z[i] += dz[i];
-}
-
-inline void scan_emit(const std::vector<double>& M, const std::vector<double>& z, const scan_args& a, index_t t,
-                      bool with_z, double* num, double* den) {
-  const index_t D = a.D, S = a.S;
-  for (index_t s = 0; s < S; ++s) {
-    const index_t n = t * S + s, row = n * a.ld;
-    for (index_t i = 0; i < D; ++i) {
-      double acc = 0;
-      for (index_t j = 0; j < D; ++j) acc += M[static_cast<std::size_t>(i * D + j)] * a.q[row + j];
-      num[n * D + i] += acc;
-    }
-    if (with_z) {
-      double acc = 0;
-      for (index_t j = 0; j < D; ++j) acc += z[static_cast<std::size_t>(j)] * a.qz[n * a.ldz + j];
-      den[n] += acc;
-    }
-  }
-}
-
-/// Runs forward + reverse; num [T·S·D] and den [T·S] (if z) are accumulated (callers zero them). Mf/zf hold the
-/// incoming forward state (streaming cache) and leave with the state after the segment's last frame.
-inline void scan_bidir(const scan_args& a, std::vector<double>& Mf, std::vector<double>& zf, double* num,
-                       double* den) {
-  const bool with_z = a.kz != nullptr;
-  for (index_t t = 0; t < a.T; ++t) {
-    scan_frame_update(Mf, zf, a, t, a.gamma[t], with_z);
-    scan_emit(Mf, zf, a, t, with_z, num, den);
-  }
-  std::vector<double> Mr(Mf.size(), 0.0), zr(zf.size(), 0.0);
-  for (index_t t = a.T - 1; t >= 0; --t) {
-    scan_emit(Mr, zr, a, t, with_z, num, den);
-    if (a.ch->restart[static_cast<std::size_t>(t)]) {
-      std::fill(Mr.begin(), Mr.end(), 0.0);
-      std::fill(zr.begin(), zr.end(), 0.0);
-    } else {
-      scan_frame_update(Mr, zr, a, t, a.gamma[t], with_z);
-    }
-  }
 }
 
 /// Softmax attention of all H heads of one batch row through kernels/attention (the flash CPU kernel; the
