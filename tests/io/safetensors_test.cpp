@@ -655,3 +655,33 @@ TEST(SafetensorsIndex, DetectsIndexShardDisagreement) {
 }
 
 }  // namespace
+
+namespace sanawm::test {
+namespace {
+
+TEST(Safetensors, DroppedPagesAreReReadFromTheFile) {
+  // Several pages of data: after a loader drops a tensor's resident pages, reading it again gives the same values
+  // (re-read from the file); on an in-memory file dropping is a no-op (madvise there would zero the memory).
+  std::vector<float> v(64 * 1024);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i) * 0.5f - 7.0f;
+  io::safetensors_writer w;
+  w.add<float>("a", {static_cast<index_t>(v.size())}, v);
+  w.add<float>("b", {4}, std::vector<float>{1, 2, 3, 4});
+  temp_dir dir;
+  w.write(dir / "x.safetensors");
+  const auto f = io::safetensors_file::open(dir / "x.safetensors");
+  ASSERT_EQ(f.read_as<float>("a"), v);
+  f.drop_pages(f.at("a"));
+  EXPECT_EQ(f.read_as<float>("a"), v);
+  EXPECT_EQ(f.read_as<float>("b"), (std::vector<float>{1, 2, 3, 4}));
+  const auto idx = io::safetensors_index::open(dir / "x.safetensors");
+  idx.drop_pages("a");
+  idx.drop_pages("no-such-tensor");
+  EXPECT_EQ(idx.read_as<float>("a"), v);
+  const auto mem = io::safetensors_file::from_bytes(w.to_bytes());
+  mem.drop_pages(mem.at("a"));
+  EXPECT_EQ(mem.read_as<float>("a"), v);
+}
+
+}  // namespace
+}  // namespace sanawm::test

@@ -7,6 +7,7 @@
 #endif
 
 #include <cerrno>        // errno
+#include <cstdint>       // std::uintptr_t
 #include <cstddef>       // std::byte, std::size_t
 #include <filesystem>    // std::filesystem::path
 #include <fstream>       // std::ofstream
@@ -101,6 +102,20 @@ class mapped_file {
   std::size_t size() const noexcept { return bytes().size(); }
   /// The path it was mapped from, or the label given to `from_bytes`.
   const std::string& label() const noexcept { return label_; }
+
+  /// Drops the whole pages inside `range` from this process's resident set (madvise MADV_DONTNEED) once a loader
+  /// has converted them: the mapping is private and read-only, so the pages are simply re-read from the file if
+  /// touched again. A 10 GB checkpoint then costs its converted weights in RSS, not weights + file. A no-op for
+  /// owned buffers (where DONTNEED would zero the memory) and for ranges outside the mapping.
+  void drop_pages(std::span<const std::byte> range) const noexcept {
+    if (map_ == nullptr || range.empty()) return;
+    const auto base = reinterpret_cast<std::uintptr_t>(map_);
+    const auto lo = reinterpret_cast<std::uintptr_t>(range.data()), hi = lo + range.size();
+    if (lo < base || hi > base + map_size_) return;
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const std::uintptr_t first = (lo + page - 1) / page * page, last = hi / page * page;
+    if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  }
 
  private:
   void release() noexcept {

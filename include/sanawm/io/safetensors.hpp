@@ -105,6 +105,9 @@ class safetensors_file {
     return parse(mapped_file::from_bytes(std::move(bytes), std::move(label)));
   }
 
+  /// Releases the resident pages of `t` (a tensor of this file) after its bytes have been consumed (see
+  /// mapped_file::drop_pages).
+  void drop_pages(const st_tensor& t) const noexcept { file_.drop_pages(t.bytes()); }
   bool contains(std::string_view name) const { return tensors_.find(name) != tensors_.end(); }
 
   /// The tensor `name`; the error for a missing name suggests near matches.
@@ -431,6 +434,14 @@ class safetensors_index {
   }
 
   /// All tensor names of the checkpoint, sorted.
+  /// Releases the resident pages of tensor `name` after its bytes have been consumed (see mapped_file::drop_pages).
+  void drop_pages(std::string_view name) const {
+    auto it = weight_map_.find(name);
+    if (it == weight_map_.end()) return;
+    const safetensors_file& f = shard_file(it->second);
+    if (f.contains(name)) f.drop_pages(f.at(name));
+  }
+
   std::vector<std::string> names() const {
     std::vector<std::string> out;
     out.reserve(weight_map_.size());

@@ -254,6 +254,8 @@ load_report bind_weights(dit_weights& w, const Source& src, weight_dtype dtype, 
       b.dst->f32.clear();
       io::convert_elements<sanawm::bf16>(t.dtype, t.data, n, b.dst->b16.data(), "dit", ctx);
     }
+    // The file's pages of this tensor are no longer needed: peak RSS stays at the compute weights.
+    if constexpr (requires { src.drop_pages(b.key); }) src.drop_pages(b.key);
     ++rep.loaded;
   }
   for (const std::string& k : src.names()) {
@@ -328,6 +330,9 @@ struct labelled_source {
   const io::st_tensor& at(std::string_view k) const { return s.at(k); }
   std::vector<std::string> names() const { return s.names(); }
   const std::string& label_for_errors() const { return label; }
+  void drop_pages(std::string_view k) const {
+    if constexpr (requires { s.drop_pages(k); }) s.drop_pages(k);
+  }
 };
 
 /// Reads the config from upstream constructor kwargs (the golden files' `__metadata__.config`, or the
