@@ -3,7 +3,10 @@
 // chunks at 704×1280 (22×40 latent tokens per frame), each 4 student steps + the cache-writing pass, with random
 // bf16 (default) or fp32 weights and 300 caption tokens. Prints every model call, the seconds per chunk and per
 // generated second of video, and the peak RSS.
-//   dit_chunk_bench [--precision bf16|fp32] [--chunks N] [--threads N] [--height H --width W]
+//   dit_chunk_bench [--precision bf16|fp32] [--chunks N] [--threads N] [--height H --width W] [--single]
+// --single: chunk 0's cache pass only, then one denoising call of the 3-frame chunk 1 (the steady-state call),
+// reported with its FLOP count and FLOP/s against --peak GFLOP/s (default 470.8: 2 × the bf16-dot peak that
+// gemm_bench measures on this machine's cores).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -54,6 +57,8 @@ class timed_denoiser final : public sampler::denoiser {
 int main(int argc, char** argv) {
   std::string precision = "bf16";
   index_t chunks = 2, height = 704, width = 1280;
+  bool single = false;
+  double peak = 470.8;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     auto next = [&]() -> const char* {
@@ -68,6 +73,8 @@ int main(int argc, char** argv) {
     else if (a == "--threads") cpu::set_num_threads(std::atoi(next()));
     else if (a == "--height") height = std::atol(next());
     else if (a == "--width") width = std::atol(next());
+    else if (a == "--single") single = true;
+    else if (a == "--peak") peak = std::atof(next());
     else {
       std::fprintf(stderr, "usage: dit_chunk_bench [--precision bf16|fp32] [--chunks N] [--threads N] [--height H --width W]\n");
       return 2;
@@ -101,6 +108,39 @@ int main(int argc, char** argv) {
   fo.bf16_activations = bf16;
   sampler::dit_denoiser inner(w, fo, 2);
   timed_denoiser den(inner);
+  if (single) {
+    // Chunk 0 [0, 4) written to the caches at t = 0, then one t = 1000 call of chunk 1 [4, 7).
+    if (T < 7) {
+      std::fprintf(stderr, "--single needs --chunks >= 2\n");
+      return 2;
+    }
+    inner.begin_stream();
+    const std::vector<float> t0(4, 0.0f), t1(3, 1000.0f);
+    auto x0 = sampler::detail::gather_frames(z, s, {0, 4});
+    (void)inner.forward_stream(sampler::detail::model_inputs(c, s, cfg.plucker_channels, {0, 4}, x0, t0, false), true);
+    auto x1 = sampler::detail::gather_frames(z, s, {4, 7});
+    const auto in1 = sampler::detail::model_inputs(c, s, cfg.plucker_channels, {4, 7}, x1, t1, false);
+    const auto tc1 = clk::now();
+    (void)inner.forward_stream(in1, false);
+    const double sec = since(tc1);
+    // FLOPs of the call: linear layers (+ t_conv), cross-attention K/V on the caption, softmax attention (main +
+    // camera branch over 4 cached + 3 own frames), GDN scans (main numerator + denominator, camera).
+    const double N = 3.0 * double(S), C = double(cfg.hidden), F = double(cfg.ffn_hidden()), Lc = double(L);
+    const double Dh = double(cfg.head_dim), Hh = double(cfg.heads()), Nk = 7.0 * double(S);
+    double flop = 0;
+    for (index_t b = 0; b < cfg.depth; ++b) {
+      double per_token = 3 * C * C + 4 * C * C + C * C + C * C + 2 * C * C + 2 * F * C + F * C + 3 * C * C;
+      if (cfg.has_plucker_proj(b)) per_token += C * C;
+      flop += 2 * N * per_token + 2 * Lc * 2 * C * C + 2 * N * Lc * C * 2;
+      if (cfg.kind(b) == dit::block_kind::softmax) flop += 2 * (2 * N * Nk * C * 2);
+      else flop += 3 * (2 * N * Hh * Dh * Dh * 3);
+    }
+    flop += 2 * N * C * (double(cfg.in_channels) * 2 + double(cfg.plucker_channels));
+    std::printf("one steady-state streaming call (3 latent frames = %ld tokens, 4 cached frames): %.1f s, %.2f TFLOP, "
+                "%.0f GFLOP/s = %.0f%% of %.0f GFLOP/s; peak RSS %.1f GiB\n",
+                long(3 * S), sec, flop / 1e12, flop / sec / 1e9, 100.0 * flop / sec / 1e9 / peak, peak, peak_rss_gib());
+    return 0;
+  }
   sampler::sampler_options o;
   o.cfg_scale = 1;  // the distilled student: guidance baked in
   auto tc = clk::now();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // sanawm-forward — runs one SANA-WM DiT forward (bidirectional, chunk-causal or streaming) from a checkpoint and an
 // inputs safetensors, writes the output (and optionally the named intermediates) as safetensors: the parity tool.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -33,7 +34,9 @@ void usage() {
       "  --window N              streaming softmax window in chunks incl. the sink chunk (default 0 = all)\n"
       "  --intermediates         also write the act.* intermediates\n"
       "  --check NAME            compare 'output' with tensor NAME of INPUTS; exit 1 past --tolerance\n"
-      "  --tolerance R           max |out - ref| / max |ref| for --check (default 1e-4)\n",
+      "  --tolerance R           max |out - ref| / max |ref| for --check (default 1e-4)\n"
+      "  --repeat N              run the forward N times (default 1) and print the best and median forward\n"
+      "                          times (the output and intermediates are those of the first run)\n",
       stderr);
 }
 
@@ -99,7 +102,7 @@ int main(int argc, char** argv) {
     std::string mode = "bidirectional", precision = "fp32", check;
     double tolerance = 1e-4;
     bool intermediates = false, strict = false;
-    index_t window = 0;
+    index_t window = 0, repeat = 1;
     std::vector<index_t> chunk_index;
     for (int i = 1; i < argc; ++i) {
       const std::string_view a = argv[i];
@@ -116,10 +119,12 @@ int main(int argc, char** argv) {
       else if (a == "--intermediates") intermediates = true;
       else if (a == "--check") check = value();
       else if (a == "--tolerance") tolerance = std::stod(value());
+      else if (a == "--repeat") repeat = std::stoll(value());
       else if (a.starts_with("--")) throw make_error("sanawm-forward", "unknown option ", a);
       else pos.emplace_back(a);
     }
     if (pos.size() != 3) return usage(), 2;
+    if (repeat < 1) throw make_error("sanawm-forward", "--repeat must be at least 1, got ", repeat);
     if (mode != "bidirectional" && mode != "chunk_causal" && mode != "streaming")
       throw make_error("sanawm-forward", "--mode must be bidirectional, chunk_causal or streaming, got ", mode);
     if (precision != "fp32" && precision != "bf16")
@@ -148,31 +153,48 @@ int main(int argc, char** argv) {
         out.add(std::string(n), std::move(shape), v);
       };
     const index_t cin = w.config.in_channels;
-    std::vector<float> y;
-    if (mode == "streaming") {
-      const std::vector<index_t> starts =
-          chunk_index.empty() ? chunk_starts(in.T, w.config.chunk_size) : chunk_index;
-      stream_state st;
-      st.num_cached_chunks = window;
-      opt.on_intermediate = nullptr;
-      std::vector<std::vector<float>> parts;
-      for (std::size_t c = 0; c < starts.size(); ++c) {
-        const index_t f = starts[c], n = (c + 1 < starts.size() ? starts[c + 1] : in.T) - f;
-        parts.push_back(dit_forward_stream(w, st, slice(in, f, n, cin, w.config.plucker_channels), true, opt));
+    auto run_forward = [&]() -> std::vector<float> {
+      std::vector<float> r;
+      if (mode == "streaming") {
+        const std::vector<index_t> starts =
+            chunk_index.empty() ? chunk_starts(in.T, w.config.chunk_size) : chunk_index;
+        stream_state st;
+        st.num_cached_chunks = window;
+        opt.on_intermediate = nullptr;
+        std::vector<std::vector<float>> parts;
+        for (std::size_t c = 0; c < starts.size(); ++c) {
+          const index_t f = starts[c], n = (c + 1 < starts.size() ? starts[c + 1] : in.T) - f;
+          parts.push_back(dit_forward_stream(w, st, slice(in, f, n, cin, w.config.plucker_channels), true, opt));
+        }
+        // Re-assemble [B, C, T, H, W] from the per-chunk [B, C, n, H, W] outputs.
+        const index_t S = in.Hl * in.Wl;
+        r.resize(static_cast<std::size_t>(in.B * cin * in.T * S));
+        for (std::size_t c = 0; c < starts.size(); ++c) {
+          const index_t f = starts[c], n = (c + 1 < starts.size() ? starts[c + 1] : in.T) - f;
+          for (index_t bc = 0; bc < in.B * cin; ++bc)
+            std::copy_n(parts[c].data() + bc * n * S, n * S, r.data() + (bc * in.T + f) * S);
+        }
+      } else {
+        opt.mode = mode == "chunk_causal" ? dit_mode::chunk_causal : dit_mode::bidirectional;
+        r = dit_forward(w, in, opt);
       }
-      // Re-assemble [B, C, T, H, W] from the per-chunk [B, C, n, H, W] outputs.
-      const index_t S = in.Hl * in.Wl;
-      y.resize(static_cast<std::size_t>(in.B * cin * in.T * S));
-      for (std::size_t c = 0; c < starts.size(); ++c) {
-        const index_t f = starts[c], n = (c + 1 < starts.size() ? starts[c + 1] : in.T) - f;
-        for (index_t bc = 0; bc < in.B * cin; ++bc)
-          std::copy_n(parts[c].data() + bc * n * S, n * S, y.data() + (bc * in.T + f) * S);
-      }
-    } else {
-      opt.mode = mode == "chunk_causal" ? dit_mode::chunk_causal : dit_mode::bidirectional;
-      y = dit_forward(w, in, opt);
-    }
+      return r;
+    };
+    const std::vector<float> y = run_forward();
     const auto t2 = std::chrono::steady_clock::now();
+    if (repeat > 1) {
+      // Timing only: the first run above produced the output (and intermediates); time it and N - 1 more runs.
+      opt.on_intermediate = nullptr;
+      std::vector<double> ms{std::chrono::duration<double, std::milli>(t2 - t1).count()};
+      for (index_t r = 1; r < repeat; ++r) {
+        const auto r0 = std::chrono::steady_clock::now();
+        static_cast<void>(run_forward());
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r0).count());
+      }
+      std::sort(ms.begin(), ms.end());
+      std::fprintf(stderr, "forward x%lld: best %.3f ms, median %.3f ms\n", static_cast<long long>(repeat), ms.front(),
+                   ms[ms.size() / 2]);
+    }
     out.add("output", {in.B, cin, in.T, in.Hl, in.Wl}, y);
     out.set_metadata("mode", mode);
     out.set_metadata("precision", precision);
