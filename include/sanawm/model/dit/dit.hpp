@@ -182,14 +182,16 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
       }
     }
     const float* P = sg.raymats.data() + b * N * 16;
-    for (index_t n = 0; n < N; ++n)
-      for (index_t h = 0; h < H; ++h) {
-        ops::rope_head(sg.rope, n, q + n * ld + h * D, D, false, false);
-        ops::rope_head(sg.rope, n, k + n * ld + h * D, D, false, false);
-        ops::ucpe_head<ucpe_op::query>(P + n * 16, sg.rope, n, qc.data() + n * C + h * D, D);
-        ops::ucpe_head<ucpe_op::key_value>(P + n * 16, sg.rope, n, kc.data() + n * C + h * D, D);
-        ops::ucpe_head<ucpe_op::key_value>(P + n * 16, sg.rope, n, vc.data() + n * C + h * D, D);
-      }
+    cpu::parallel_ranges(N, [&](index_t nb, index_t ne, int) {
+      for (index_t n = nb; n < ne; ++n)
+        for (index_t h = 0; h < H; ++h) {
+          ops::rope_head(sg.rope, n, q + n * ld + h * D, D, false, false);
+          ops::rope_head(sg.rope, n, k + n * ld + h * D, D, false, false);
+          ops::ucpe_head<ucpe_op::query>(P + n * 16, sg.rope, n, qc.data() + n * C + h * D, D);
+          ops::ucpe_head<ucpe_op::key_value>(P + n * 16, sg.rope, n, kc.data() + n * C + h * D, D);
+          ops::ucpe_head<ucpe_op::key_value>(P + n * 16, sg.rope, n, vc.data() + n * C + h * D, D);
+        }
+    }, 8);
     if (gdn) {
       ops::linear(a.beta_proj, ub, N, beta.data(), sg.bf16_act);
       for (auto& e : beta) e = ops::sigmoid(e);
@@ -335,8 +337,11 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
       }
     }
     // Camera output back to the world frame, out_proj_cam, gate, proj.
-    for (index_t n = 0; n < N; ++n)
-      for (index_t h = 0; h < H; ++h) ops::ucpe_head<ucpe_op::output>(P + n * 16, sg.rope, n, oc.data() + n * C + h * D, D);
+    cpu::parallel_ranges(N, [&](index_t nb, index_t ne, int) {
+      for (index_t n = nb; n < ne; ++n)
+        for (index_t h = 0; h < H; ++h)
+          ops::ucpe_head<ucpe_op::output>(P + n * 16, sg.rope, n, oc.data() + n * C + h * D, D);
+    }, 8);
     std::vector<float> ocp(static_cast<std::size_t>(N * C));
     ops::linear(a.out_proj_cam, oc.data(), N, ocp.data(), sg.bf16_act);
     ops::linear(a.output_gate, ub, N, gate.data(), sg.bf16_act);
@@ -369,33 +374,33 @@ inline void ffn(const segment& sg, const mlp_w& mw, const float* m, index_t b, b
                 float* out) {
   const dit_config& c = sg.w->config;
   const index_t C = c.hidden, F = c.ffn_hidden(), N = sg.N, S = sg.S, T = sg.T, Hl = sg.Hl, Wl = sg.Wl;
-  std::vector<float> h1(static_cast<std::size_t>(N * 2 * F)), h2(h1.size()), g(static_cast<std::size_t>(N * F)),
+  std::vector<float> h1(static_cast<std::size_t>(N * 2 * F)), g(static_cast<std::size_t>(N * F)),
       y(static_cast<std::size_t>(N * C));
-  ops::linear(mw.inverted_conv, m, N, h1.data(), sg.bf16_act);
-  for (auto& e : h1) e = ops::silu(e);
-  cpu::parallel_ranges(2 * F, [&](index_t cb, index_t ce, int) {
-    for (index_t ch = cb; ch < ce; ++ch) {
-      const float bias = mw.depth_b[ch];
-      float wk[9];
-      for (int i = 0; i < 9; ++i) wk[i] = mw.depth_w[ch * 9 + i];
-      for (index_t t = 0; t < T; ++t)
-        for (index_t r = 0; r < Hl; ++r)
-          for (index_t q = 0; q < Wl; ++q) {
-            float acc = 0;
-            for (index_t dr = -1; dr <= 1; ++dr)
-              for (index_t dq = -1; dq <= 1; ++dq) {
-                const index_t rr = r + dr, qq = q + dq;
-                if (rr < 0 || rr >= Hl || qq < 0 || qq >= Wl) continue;
-                acc += wk[(dr + 1) * 3 + dq + 1] * h1[static_cast<std::size_t>(((t * S + rr * Wl + qq) * 2 * F) + ch)];
-              }
-            h2[static_cast<std::size_t>((t * S + r * Wl + q) * 2 * F + ch)] = acc + bias;
-          }
+  ops::linear(mw.inverted_conv, m, N, h1.data(), sg.bf16_act, -1, -1, 0, gemm_activation::silu);
+  // Depthwise 3×3 per frame (zero padding, bias) fused with the GLU g = a ⊙ SiLU(gate) (a = channels [0, F),
+  // gate = [F, 2F)): parallel over tokens, channels innermost (contiguous, vectorised), taps as [9][2F] rows.
+  std::vector<float> wd(static_cast<std::size_t>(9 * 2 * F));
+  for (index_t ch = 0; ch < 2 * F; ++ch)
+    for (index_t tap = 0; tap < 9; ++tap) wd[static_cast<std::size_t>(tap * 2 * F + ch)] = mw.depth_w[ch * 9 + tap];
+  cpu::parallel_ranges(N, [&](index_t nb, index_t ne, int) {
+    std::vector<float> acc(static_cast<std::size_t>(2 * F));
+    for (index_t n = nb; n < ne; ++n) {
+      const index_t t = n / S, r = (n % S) / Wl, q = n % Wl;
+      for (index_t ch = 0; ch < 2 * F; ++ch) acc[static_cast<std::size_t>(ch)] = 0.0f;
+      for (index_t dr = -1; dr <= 1; ++dr)
+        for (index_t dq = -1; dq <= 1; ++dq) {
+          const index_t rr = r + dr, qq = q + dq;
+          if (rr < 0 || rr >= Hl || qq < 0 || qq >= Wl) continue;
+          const float* src = h1.data() + (t * S + rr * Wl + qq) * 2 * F;
+          const float* wr = wd.data() + ((dr + 1) * 3 + dq + 1) * 2 * F;
+          for (index_t ch = 0; ch < 2 * F; ++ch) acc[static_cast<std::size_t>(ch)] += wr[ch] * src[ch];
+        }
+      float* gn = g.data() + n * F;
+      for (index_t ch = 0; ch < F; ++ch)
+        gn[ch] = (acc[static_cast<std::size_t>(ch)] + mw.depth_b[ch]) *
+                 ops::silu(acc[static_cast<std::size_t>(F + ch)] + mw.depth_b[F + ch]);
     }
   });
-  for (index_t n = 0; n < N; ++n)
-    for (index_t ch = 0; ch < F; ++ch)
-      g[static_cast<std::size_t>(n * F + ch)] =
-          h2[static_cast<std::size_t>(n * 2 * F + ch)] * ops::silu(h2[static_cast<std::size_t>(n * 2 * F + F + ch)]);
   ops::linear(mw.point_conv, g.data(), N, y.data(), sg.bf16_act);
   // t_conv: out[t] = y[t] + Σ_k W[:, :, k]·y[t − 1 + k], neighbours outside t's chunk are zero except the left
   // neighbour of a chunk start, which is the previous frame (cached frame for the segment's first chunk).

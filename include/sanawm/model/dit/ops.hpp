@@ -35,12 +35,13 @@ inline float gelu_tanh(float x) noexcept {
 inline float softplus(float x) noexcept { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 inline float round_bf16(float x) noexcept { return sanawm::bf16(x).to_float(); }
 
-/// out[r, o] = Σ_i in[r, i]·W[o, i] (+ b[o]) for rows r < rows; in [rows, ld_in] (first W.in columns used),
+/// out[r, o] = act(Σ_i in[r, i]·W[o, i] (+ b[o])) for rows r < rows; in [rows, ld_in] (first W.in columns used),
 /// out [rows, ld_out] starting at column col0. With bf16_in, the inputs are rounded to bf16 first (the bf16
 /// compute mode: bf16 operands, fp32 accumulation). Runs the packed CPU GEMM (kernels/gemm), whose result does not
 /// depend on the thread count; bf16 weights with bf16 inputs take its bf16-dot path.
 inline void linear(const linear_w& w, const float* in, index_t rows, float* out, bool bf16_in = false,
-                   index_t ld_in = -1, index_t ld_out = -1, index_t col0 = 0) {
+                   index_t ld_in = -1, index_t ld_out = -1, index_t col0 = 0,
+                   gemm_activation act = gemm_activation::none) {
   const index_t I = w.in, O = w.out;
   if (rows <= 0 || O <= 0) return;
   if (ld_in < 0) ld_in = I;
@@ -74,6 +75,7 @@ inline void linear(const linear_w& w, const float* in, index_t rows, float* out,
     p.b = w.nvfp4->view();
     p.c = out + col0, p.ldc = ld_out;
     p.epilogue.bias = bias_ptr;
+    p.epilogue.activation = act;
     p.compute = gemm_compute::bf16;
     nvfp4_gemm_w4a16(cpu_t{}, p);
     return;
@@ -86,6 +88,7 @@ inline void linear(const linear_w& w, const float* in, index_t rows, float* out,
     p.b = wp, p.ldb = I;
     p.c = out + col0, p.ldc = ld_out;
     p.epilogue.bias = bias_ptr;
+    p.epilogue.activation = act;
     // bf16 weights × bf16-rounded inputs: exact bf16 products either way, so the bf16-dot kernel is the same math.
     p.compute = bf16_in && w_bf16 ? gemm_compute::bf16 : gemm_compute::fp32;
     gemm(cpu_t{}, p);
@@ -96,13 +99,15 @@ inline void linear(const linear_w& w, const float* in, index_t rows, float* out,
 
 /// RMSNorm over the C channels of each row, in place: x·rsqrt(mean(x²) + eps)·weight (no +1 offset).
 inline void rmsnorm(float* x, index_t rows, index_t C, index_t ld, const param& weight, double eps) {
-  for (index_t r = 0; r < rows; ++r) {
-    float* p = x + r * ld;
-    double ss = 0;
-    for (index_t c = 0; c < C; ++c) ss += double(p[c]) * p[c];
-    const float inv = static_cast<float>(1.0 / std::sqrt(ss / double(C) + eps));
-    for (index_t c = 0; c < C; ++c) p[c] = (p[c] * inv) * weight[c];
-  }
+  cpu::parallel_ranges(rows, [&](index_t rb, index_t re, int) {
+    for (index_t r = rb; r < re; ++r) {
+      float* p = x + r * ld;
+      double ss = 0;
+      for (index_t c = 0; c < C; ++c) ss += double(p[c]) * p[c];
+      const float inv = static_cast<float>(1.0 / std::sqrt(ss / double(C) + eps));
+      for (index_t c = 0; c < C; ++c) p[c] = (p[c] * inv) * weight[c];
+    }
+  }, 16);
 }
 
 /// LayerNorm without affine of one row into out.
