@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "peak_rss.hpp"
 #include "sanawm/backend/cpu/thread_pool.hpp"
 #include "sanawm/model/sampler/noise.hpp"
 #include "sanawm/model/sampler/samplers.hpp"
@@ -23,13 +24,7 @@ namespace {
 using namespace sanawm;
 using clk = std::chrono::steady_clock;
 
-double peak_rss_gib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / (1024.0 * 1024.0);
-  return 0;
-}
+using sanawm_bench::peak_rss_gib;
 
 double since(clk::time_point t) { return std::chrono::duration<double>(clk::now() - t).count(); }
 

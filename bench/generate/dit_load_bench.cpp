@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "peak_rss.hpp"
 #include "sanawm/io/json.hpp"
 #include "sanawm/model/dit/weights.hpp"
 
@@ -20,13 +21,7 @@ namespace {
 
 using namespace sanawm;
 
-double peak_rss_gib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / (1024.0 * 1024.0);
-  return 0;
-}
+using sanawm_bench::peak_rss_gib;
 
 int write_checkpoint(const std::string& path, bool bf16_file) {
   const dit::dit_config cfg = dit::sana_wm_2_6b();

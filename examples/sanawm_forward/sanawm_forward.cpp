@@ -73,27 +73,6 @@ dit_inputs read_inputs(const io::safetensors_file& f) {
   return in;
 }
 
-/// Frames [f, f + n) of `in` (x, chunk_plucker, timestep, camera_conditions).
-dit_inputs slice(const dit_inputs& in, index_t f, index_t n, index_t cin, index_t pc) {
-  dit_inputs s = in;
-  s.T = n;
-  const index_t S = in.Hl * in.Wl;
-  auto cut = [&](const std::vector<float>& v, index_t ch, index_t inner) {
-    std::vector<float> o;
-    for (index_t b = 0; b < in.B; ++b)
-      for (index_t c = 0; c < ch; ++c) {
-        const auto* p = v.data() + ((b * ch + c) * in.T + f) * inner;
-        o.insert(o.end(), p, p + n * inner);
-      }
-    return o;
-  };
-  s.x = cut(in.x, cin, S);
-  s.chunk_plucker = cut(in.chunk_plucker, pc, S);
-  s.timestep = cut(in.timestep, 1, 1);
-  s.camera_conditions = cut(in.camera_conditions, 1, camera_condition_width);
-  return s;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -164,7 +143,7 @@ int main(int argc, char** argv) {
         std::vector<std::vector<float>> parts;
         for (std::size_t c = 0; c < starts.size(); ++c) {
           const index_t f = starts[c], n = (c + 1 < starts.size() ? starts[c + 1] : in.T) - f;
-          parts.push_back(dit_forward_stream(w, st, slice(in, f, n, cin, w.config.plucker_channels), true, opt));
+          parts.push_back(dit_forward_stream(w, st, slice_frames(in, f, n, cin, w.config.plucker_channels), true, opt));
         }
         // Re-assemble [B, C, T, H, W] from the per-chunk [B, C, n, H, W] outputs.
         const index_t S = in.Hl * in.Wl;

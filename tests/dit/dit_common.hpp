@@ -39,26 +39,7 @@ inline dit::dit_inputs inputs_from(const io::safetensors_file& f, const std::str
   return in;
 }
 
-/// Frames [f, f + n) of `in` (x, chunk_plucker, timestep, camera_conditions), any batch size.
-inline dit::dit_inputs slice_frames(const dit::dit_inputs& in, index_t f, index_t n, index_t cin, index_t pc) {
-  dit::dit_inputs s = in;
-  s.T = n;
-  const index_t S = in.Hl * in.Wl;
-  auto cut = [&](const std::vector<float>& v, index_t ch, index_t inner) {
-    std::vector<float> o;
-    for (index_t b = 0; b < in.B; ++b)
-      for (index_t c = 0; c < ch; ++c) {
-        const auto* p = v.data() + ((b * ch + c) * in.T + f) * inner;
-        o.insert(o.end(), p, p + n * inner);
-      }
-    return o;
-  };
-  s.x = cut(in.x, cin, S);
-  s.chunk_plucker = cut(in.chunk_plucker, pc, S);
-  s.timestep = cut(in.timestep, 1, 1);
-  s.camera_conditions = cut(in.camera_conditions, 1, camera_condition_width);
-  return s;
-}
+using dit::slice_frames;
 
 /// Largest |a − full[frames f..f+n)| where a is [B, C, n, S] and full is [B, C, T, S].
 inline double max_diff_frames(const std::vector<float>& a, const std::vector<float>& full, index_t BC, index_t T,

@@ -615,6 +615,31 @@ inline std::vector<float> run_segment(const dit_weights& w, const dit_inputs& in
 
 }  // namespace detail
 
+/// Frames [f, f + n) of `in` (x, chunk_plucker, timestep, camera_conditions), any batch size: the inputs of one
+/// streaming chunk call cut from a full-sequence input. `cin`/`pc`: latent and Plücker channels.
+inline dit_inputs slice_frames(const dit_inputs& in, index_t f, index_t n, index_t cin, index_t pc) {
+  if (f < 0 || n < 1 || f + n > in.T)
+    throw make_error("dit", "slice_frames: frames [", f, ", ", f + n, ") outside [0, ", in.T, ")");
+  dit_inputs s = in;
+  s.T = n;
+  const index_t S = in.Hl * in.Wl;
+  auto cut = [&](const std::vector<float>& v, index_t ch, index_t inner) {
+    std::vector<float> o;
+    o.reserve(static_cast<std::size_t>(in.B * ch * n * inner));
+    for (index_t b = 0; b < in.B; ++b)
+      for (index_t c = 0; c < ch; ++c) {
+        const auto* p = v.data() + ((b * ch + c) * in.T + f) * inner;
+        o.insert(o.end(), p, p + n * inner);
+      }
+    return o;
+  };
+  s.x = cut(in.x, cin, S);
+  s.chunk_plucker = cut(in.chunk_plucker, pc, S);
+  s.timestep = cut(in.timestep, 1, 1);
+  s.camera_conditions = cut(in.camera_conditions, 1, camera_condition_width);
+  return s;
+}
+
 /// One full-sequence forward (bidirectional or chunk-causal). Returns the flow velocity [B, Cin, T, Hl, Wl].
 inline std::vector<float> dit_forward(const dit_weights& w, const dit_inputs& in, const forward_options& opt = {}) {
   std::vector<index_t> starts{0};
