@@ -83,13 +83,14 @@ def _extractor_init_with_sp(self, model):
 cst.GemmaSentencePieceExtractor.__init__ = _extractor_init_with_sp
 
 
-class _SlowStub:
+# The converter reads only these attributes of a "slow" tokenizer; this object supplies them for our tiny model.
+class _SlowTokenizerFields:
     vocab_file = model_prefix + ".model"
     add_prefix_space = None
     pad_token, eos_token, bos_token, unk_token = "<pad>", "<eos>", "<bos>", "<unk>"
 
 
-backend = cst.GemmaConverter(_SlowStub()).converted()
+backend = cst.GemmaConverter(_SlowTokenizerFields()).converted()
 backend.post_processor = processors.TemplateProcessing(single="<bos> $A", pair="<bos> $A <bos> $B",
                                                        special_tokens=[("<bos>", 2)])
 hf_tok = GemmaTokenizerFast(tokenizer_object=backend, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>",
