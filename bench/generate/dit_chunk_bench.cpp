@@ -16,6 +16,7 @@
 
 #include "peak_rss.hpp"
 #include "sanawm/backend/cpu/thread_pool.hpp"
+#include "sanawm/model/dit/prepack.hpp"
 #include "sanawm/model/sampler/noise.hpp"
 #include "sanawm/model/sampler/samplers.hpp"
 
@@ -78,7 +79,8 @@ int main(int argc, char** argv) {
   const bool bf16 = precision == "bf16";
   const dit::dit_config cfg = dit::sana_wm_2_6b();
   auto t = clk::now();
-  const dit::dit_weights w = dit::make_random_dit(cfg, 1, bf16 ? dit::weight_dtype::bf16 : dit::weight_dtype::f32);
+  dit::dit_weights w = dit::make_random_dit(cfg, 1, bf16 ? dit::weight_dtype::bf16 : dit::weight_dtype::f32);
+  dit::pack_for_cpu(w, bf16);  // as sanawm-generate does: GEMM weights packed once
   std::printf("2.6B DiT, random %s weights: built in %.1f s, peak RSS %.1f GiB, %d threads\n", precision.c_str(),
               since(t), peak_rss_gib(), cpu::num_threads());
 

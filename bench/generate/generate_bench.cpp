@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "sanawm/model/camera/presets.hpp"
+#include "sanawm/model/dit/prepack.hpp"
 #include "sanawm/model/pipeline/generate.hpp"
 
 namespace {
@@ -14,7 +15,11 @@ namespace {
 using namespace sanawm;
 
 const pipeline::embedded_model& model() {
-  static const pipeline::embedded_model m = pipeline::make_embedded_model();
+  static const pipeline::embedded_model m = [] {
+    pipeline::embedded_model e = pipeline::make_embedded_model();
+    dit::pack_for_cpu(e.dit, /*bf16_activations=*/false);  // as sanawm-generate does (fp32 here)
+    return e;
+  }();
   return m;
 }
 

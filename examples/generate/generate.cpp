@@ -25,6 +25,7 @@
 #include "sanawm/model/camera/action.hpp"
 #include "sanawm/model/camera/intrinsics.hpp"
 #include "sanawm/model/camera/presets.hpp"
+#include "sanawm/model/dit/prepack.hpp"
 #include "sanawm/model/dit/quantize.hpp"
 #include "sanawm/model/pipeline/generate.hpp"
 #include "sanawm/model/text/prompt.hpp"
@@ -283,6 +284,8 @@ int run(const cli_options& o) {
     std::fprintf(stderr, "nvfp4: %zu linear layers quantised (%.1f MiB -> %.1f MiB)\n", rep.layers.size(),
                  double(rep.bytes_before) / 1048576.0, double(rep.bytes_after) / 1048576.0);
   }
+  // Every remaining GEMM weight packed once for the CPU GEMM (same results, no per-call packing).
+  dit::pack_for_cpu(embedded ? tiny->dit : dw, o.precision != "fp32");
   const dit::dit_weights& DW = embedded ? tiny->dit : dw;
   const vae::vae_weights& VW = embedded ? tiny->vae : vw;
 

@@ -440,13 +440,13 @@ TEST(GemmCpuNative, ViewOverload) {
 // ---- bad arguments ------------------------------------------------------------------------------------------
 
 template <class F>
-void expect_gemm_error(F&& f, const std::string& needle) {
+void expect_gemm_error(F&& f, const std::string& needle, const std::string& op = "[gemm]") {
   try {
     f();
     ADD_FAILURE() << "expected sanawm::error containing \"" << needle << "\"";
   } catch (const sanawm::error& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("[gemm]"), std::string::npos) << what;
+    EXPECT_NE(what.find(op), std::string::npos) << what;
     EXPECT_NE(what.find(needle), std::string::npos) << what;
   }
 }
@@ -541,6 +541,105 @@ TEST(GemmCpuErrors, BadArguments) {
   expect_gemm_error([&] { sanawm::gemm(sanawm::cpu_t{}, va, vb, vc); }, "a [m, k] has k = 4 but b [n, k] has k = 3");
   auto vb2 = sanawm::make_view(static_cast<const float*>(b.data()), E(5, 4));
   expect_gemm_error([&] { sanawm::gemm(sanawm::cpu_t{}, va, vb2, vc); }, "c is [4, 4] but a·bᵀ is [4, 5]");
+}
+
+// ---- B packed ahead (cpu::packed_gemm_b): bit-identical to the unpacked call --------------------------------------
+
+/// Runs the case unpacked and with B packed by pack_gemm_b_with<Isa>, from the same initial C; the two results must
+/// be the same bytes (same panels, same kernel), and the packed result is also checked against the float64 twin.
+template <class Isa, class TA, class TB, class TC>
+void check_packed_case(const gemm_case& g, std::uint64_t seed = sanawm::test::test_seed()) {
+  gemm_problem<TA, TB, TC> plain(g, seed), packed(g, seed);
+  sanawm::cpu::gemm_with<Isa>(plain.args());
+  const auto pb = sanawm::cpu::pack_gemm_b_with<Isa>(packed.b.data(), g.n, g.k, packed.ldb, g.compute);
+  auto p = packed.args();
+  p.b = nullptr;  // the packed call must not read the row-major B
+  p.ldb = 0;
+  sanawm::cpu::gemm_with<Isa>(p, pb);
+  EXPECT_EQ(std::memcmp(plain.c.data(), packed.c.data(), plain.c.size() * sizeof(TC)), 0) << describe(g);
+  const gemm_compute c = sanawm::resolve_gemm_compute<TA, TB>(g.compute);
+  expect_matches(packed, tolerance_for(c == gemm_compute::fp32 && std::is_same_v<TC, float>));
+}
+
+TYPED_TEST(GemmCpu, PackedBMatchesUnpacked) {
+  for (const gemm_case& g : size_cases()) {
+    if (g.k == 0) continue;  // nothing to pack
+    check_packed_case<TypeParam, float, float, float>(g);
+    check_packed_case<TypeParam, float, bf16, float>(g);
+    gemm_case b = g;
+    b.compute = gemm_compute::bf16;
+    check_packed_case<TypeParam, float, float, float>(b);
+    check_packed_case<TypeParam, bf16, bf16, bf16>(b);
+  }
+  // Several K steps and N blocks, every epilogue, one packed B shared by all batches.
+  gemm_case g{37, 1100, 2600};
+  g.bias = true;
+  g.act = gemm_activation::silu;
+  check_packed_case<TypeParam, float, float, float>(g);
+  check_packed_case<TypeParam, float, bf16, bf16>(g);
+  gemm_case r{33, 70, 300};
+  r.batch = 3;
+  r.shared_b = true;
+  r.gate = true;
+  r.gate_group_rows = 5;
+  r.residual = residual_kind::in_place;
+  r.pad_a = 3;
+  r.pad_b = 2;
+  r.pad_c = 1;
+  check_packed_case<TypeParam, float, float, float>(r);
+  check_packed_case<TypeParam, float, bf16, float>(r);
+}
+
+TEST(GemmCpuNative, PackedBThreadCountIndependent) {
+  const int restore = sanawm::cpu::default_thread_count();
+  gemm_case g{24, 700, 1300};
+  g.bias = true;
+  std::vector<float> out[2];
+  for (int t : {1, 2}) {
+    sanawm::cpu::set_num_threads(t);
+    gemm_problem<float, float, float> pr(g, 99);
+    const auto pb = sanawm::cpu::pack_gemm_b(pr.b.data(), g.n, g.k, pr.ldb);  // packed with t threads too
+    sanawm::gemm(sanawm::cpu_t{}, pr.args(), pb);
+    out[t - 1] = pr.c;
+  }
+  sanawm::cpu::set_num_threads(restore);
+  EXPECT_EQ(std::memcmp(out[0].data(), out[1].data(), out[0].size() * sizeof(float)), 0);
+}
+
+TEST(GemmCpuErrors, PackedBMismatches) {
+  std::vector<float> a(6 * 8, 0.5f), b(5 * 8, 0.25f), c(6 * 5);
+  std::vector<bf16> bb(5 * 8, bf16(0.25f));
+  gemm_args<float, float, float> p;
+  p.m = 6, p.n = 5, p.k = 8;
+  p.a = a.data(), p.lda = 8;
+  p.c = c.data(), p.ldc = 5;
+  const auto pb = sanawm::cpu::pack_gemm_b(b.data(), 5, 8, 8);
+  auto run = [&](const auto& q, const sanawm::cpu::packed_gemm_b& packed) { sanawm::gemm(sanawm::cpu_t{}, q, packed); };
+  {
+    auto q = p;
+    q.n = 4;
+    expect_gemm_error([&] { run(q, pb); }, "the packed b is [5, 8]");
+  }
+  {
+    auto q = p;
+    q.compute = gemm_compute::bf16;
+    expect_gemm_error([&] { run(q, pb); }, "b was packed for fp32 compute");
+  }
+  {
+    const auto pbf = sanawm::cpu::pack_gemm_b(bb.data(), 5, 8, 8);  // automatic → bf16 for a bf16 weight
+    EXPECT_EQ(pbf.compute(), gemm_compute::bf16);
+    expect_gemm_error([&] { run(p, pbf); }, "b was packed for bf16 compute");
+  }
+  {
+    auto q = p;
+    q.batch = 2;
+    q.batch_stride_a = 48, q.batch_stride_b = 40, q.batch_stride_c = 30;
+    expect_gemm_error([&] { run(q, pb); }, "batch_stride_b must be 0");
+  }
+  expect_gemm_error([&] { run(p, sanawm::cpu::packed_gemm_b{}); }, "the packed b is empty");
+  expect_gemm_error([&] { (void)sanawm::cpu::pack_gemm_b(b.data(), 5, 8, 7); }, "ldb 7 < k 8", "[pack_gemm_b]");
+  expect_gemm_error([&] { (void)sanawm::cpu::pack_gemm_b(b.data(), 0, 8, 8); }, "sizes must be >= 1", "[pack_gemm_b]");
+  expect_gemm_error([&] { (void)sanawm::cpu::pack_gemm_b<float>(nullptr, 5, 8, 8); }, "b is null", "[pack_gemm_b]");
 }
 
 }  // namespace

@@ -202,8 +202,9 @@ constexpr bool gemm_residual_is_c(const gemm_args<TA, TB, TC>& p) noexcept {
 /// Throws sanawm::error("[op] …") naming the first problem with `p`: negative sizes, leading dimensions shorter
 /// than a row, null pointers for non-empty operands, overlapping batches of C, a residual that is C with a different
 /// ld/stride, fp8 scales on non-fp8 inputs, or a gate description that cannot be indexed.
+/// With b_packed, B comes pre-packed (cpu::packed_gemm_b) and p.b / p.ldb are not checked.
 template <class TA, class TB, class TC>
-void check_gemm_args(const gemm_args<TA, TB, TC>& p, const char* op = "gemm") {
+void check_gemm_args(const gemm_args<TA, TB, TC>& p, const char* op = "gemm", bool b_packed = false) {
   SANAWM_EXPECT(p.m >= 0 && p.n >= 0 && p.k >= 0, op, "sizes must be >= 0, got m=", p.m, " n=", p.n, " k=", p.k);
   SANAWM_EXPECT(p.batch >= 0, op, "batch must be >= 0, got ", p.batch);
   if (p.batch == 0 || p.m == 0 || p.n == 0) return;  // nothing is read or written
@@ -212,9 +213,9 @@ void check_gemm_args(const gemm_args<TA, TB, TC>& p, const char* op = "gemm") {
   const bool reads_ab = p.k > 0 && p.alpha != 0.0f;
   if (p.k > 0) {
     SANAWM_EXPECT(p.lda >= p.k, op, "lda ", p.lda, " < k ", p.k, ": rows of a [m, k] would overlap");
-    SANAWM_EXPECT(p.ldb >= p.k, op, "ldb ", p.ldb, " < k ", p.k, ": rows of b [n, k] would overlap");
+    SANAWM_EXPECT(b_packed || p.ldb >= p.k, op, "ldb ", p.ldb, " < k ", p.k, ": rows of b [n, k] would overlap");
     SANAWM_EXPECT(!reads_ab || p.a != nullptr, op, "a is null but a [", p.m, ", ", p.k, "] is not empty");
-    SANAWM_EXPECT(!reads_ab || p.b != nullptr, op, "b is null but b [", p.n, ", ", p.k, "] is not empty");
+    SANAWM_EXPECT(b_packed || !reads_ab || p.b != nullptr, op, "b is null but b [", p.n, ", ", p.k, "] is not empty");
   }
   if (p.batch > 1) {
     SANAWM_EXPECT(p.batch_stride_a >= 0 && p.batch_stride_b >= 0, op, "batch strides of a and b must be >= 0, got ",

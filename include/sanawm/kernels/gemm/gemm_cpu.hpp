@@ -11,7 +11,9 @@
 #include <cstddef>      // std::byte, std::size_t
 #include <cstdint>      // std::uint16_t, std::uint32_t
 #include <cstring>      // std::memcpy
-#include <type_traits>  // std::is_same_v
+#include <string_view>  // std::string_view
+#include <type_traits>  // std::is_same_v, std::integral_constant
+#include <vector>       // std::vector
 
 #include "sanawm/backend/cpu/parallel.hpp"  // parallel_ranges, global_pool, static_partition
 #include "sanawm/backend/cpu/simd.hpp"      // vec, bf16_pairs, dot_bf16, exp, native_isa, ISA tags
@@ -502,9 +504,55 @@ gemm_plan make_gemm_plan(index_t m, index_t n, index_t k, bool scratch, bool two
   return p;
 }
 
+}  // namespace detail
+
+/// The B operand of the CPU GEMM ([N, K] row-major: a Linear's weight) packed once, ahead of time, into the
+/// panels gemm(cpu_t, …) reads. A call with a packed B skips its per-call B packing, which is the dominant cost
+/// of small-M GEMMs against a constant weight (a third of the 24-token DiT forward, docs/dit.md). Same products,
+/// same kernel, so results are bit-identical to the unpacked call. Holds the panels of one (ISA, compute mode);
+/// the packing order only depends on N and K, never on M or the thread count. Move-only; `bytes()` is its size
+/// (N rounded up to the register tile × K, in the compute mode's element: 4 B fp32, 2 B per bf16).
+class packed_gemm_b {
+ public:
+  packed_gemm_b() = default;
+  packed_gemm_b(packed_gemm_b&&) noexcept = default;
+  packed_gemm_b& operator=(packed_gemm_b&&) noexcept = default;
+
+  index_t n() const noexcept { return n_; }
+  index_t k() const noexcept { return k_; }
+  /// The resolved compute mode the panels were packed for (fp32 or bf16).
+  gemm_compute compute() const noexcept { return compute_; }
+  /// Whether the source was bf16 (then `automatic` resolves to bf16 whatever A is).
+  bool from_bf16() const noexcept { return from_bf16_; }
+  /// The SIMD variant whose register tile the panels follow (Isa::name).
+  const char* isa() const noexcept { return isa_; }
+  std::size_t bytes() const noexcept { return static_cast<std::size_t>(data_.size()); }
+  bool empty() const noexcept { return n_ == 0; }
+
+  /// Panels of K step s and N block jb (internal layout of detail::gemm_run).
+  template <class P>
+  const P* block(index_t s, index_t jb) const noexcept {
+    return reinterpret_cast<const P*>(data_.data() + offsets_[static_cast<std::size_t>(s * n_blocks_ + jb)]);
+  }
+
+ private:
+  template <class Isa, class TB>
+  friend packed_gemm_b pack_gemm_b_with(const TB* b, index_t n, index_t k, index_t ldb, gemm_compute compute);
+
+  host_buffer<std::byte> data_;
+  std::vector<index_t> offsets_;  // byte offset of block (s, jb) at s·n_blocks + jb
+  index_t n_ = 0, k_ = 0, n_blocks_ = 0;
+  gemm_compute compute_ = gemm_compute::fp32;
+  bool from_bf16_ = false;
+  const char* isa_ = "";
+};
+
+namespace detail {
+
 /// One (optionally batched) GEMM on `Isa` with packed-panel kind `Kind`. Preconditions: check_gemm_args passed.
+/// With `pre`, B comes from those panels (packed by pack_gemm_b_with<Isa> for this kind; one B for all batches).
 template <class Isa, gemm_kind Kind, bool RoundBf16, class TA, class TB, class TC>
-void gemm_run(const gemm_args<TA, TB, TC>& p) {
+void gemm_run(const gemm_args<TA, TB, TC>& p, const packed_gemm_b* pre = nullptr) {
   using Cfg = gemm_config<Isa, Kind>;
   using V = vec<float, Isa>;
   using P = std::conditional_t<Kind == gemm_kind::bf16_dot, std::uint32_t, float>;
@@ -525,14 +573,14 @@ void gemm_run(const gemm_args<TA, TB, TC>& p) {
 
   // Shared buffers, owned by the calling thread's arena and sized before any parallel work starts.
   gemm_arena& arena = thread_gemm_arena();
-  P* bpack = arena.get<P>(gemm_slot::b_block, std::max<index_t>(1, nr_panels_max * NR * kp_max));
+  P* bpack = pre ? nullptr : arena.get<P>(gemm_slot::b_block, std::max<index_t>(1, nr_panels_max * NR * kp_max));
   float* scratch = nullptr;
   if (mode == partial_mode::scratch && plan.k_steps > 1)
     scratch = arena.get<float>(gemm_slot::partial, plan.chunk_rows * plan.nc);
 
   for (index_t bt = 0; bt < p.batch; ++bt) {
     const TA* A = K > 0 ? p.a + bt * p.batch_stride_a : nullptr;
-    const TB* B = K > 0 ? p.b + bt * p.batch_stride_b : nullptr;
+    const TB* B = K > 0 && !pre ? p.b + bt * p.batch_stride_b : nullptr;
     tile_sink<TC> sink;
     sink.alpha = p.alpha * (p.scale_a ? *p.scale_a : 1.0f) * (p.scale_b ? *p.scale_b : 1.0f);
     sink.beta = p.beta;
@@ -570,8 +618,9 @@ void gemm_run(const gemm_args<TA, TB, TC>& p) {
                                 : s == 0           ? k_stage::first
                                 : s + 1 == plan.k_steps ? k_stage::last
                                                         : k_stage::middle;
-          // 1. B block [kc × ncols] → NR-wide panels, shared (parallel over panels).
-          if (kc > 0) {
+          // 1. B block [kc × ncols] → NR-wide panels, shared (parallel over panels), unless packed ahead.
+          const P* bblock = pre && kc > 0 ? pre->block<P>(s, jc / plan.nc) : bpack;
+          if (kc > 0 && !pre) {
             auto pack_b = [&](index_t b, index_t e2, int) {
               for (index_t jp = b; jp < e2; ++jp) {
                 const index_t c0 = jp * NR;
@@ -599,7 +648,7 @@ void gemm_run(const gemm_args<TA, TB, TC>& p) {
               const range gp = static_partition(nr_panels, groups, g);  // B panels of this group
               for (index_t jp = gp.begin; jp < gp.end; ++jp) {
                 const index_t c0 = jp * NR, cols = std::min<index_t>(NR, ncols - c0);
-                const P* bpanel = bpack + jp * NR * kp;
+                const P* bpanel = bblock + jp * NR * kp;
                 for (index_t ip = 0; ip * MR < rows; ++ip) {
                   const index_t i0 = ip * MR, irows = std::min<index_t>(MR, rows - i0);
                   const P* apanel = apack + ip * MR * kp;
@@ -627,7 +676,73 @@ void gemm_run(const gemm_args<TA, TB, TC>& p) {
   }
 }
 
+/// The packed-panel kind and B rounding of a resolved compute mode on Isa (see gemm_with).
+template <class Isa, class F>
+void with_gemm_kind(gemm_compute c, F&& f) {
+  if (c == gemm_compute::fp32) f(std::integral_constant<gemm_kind, gemm_kind::f32>{}, std::false_type{});
+  else if constexpr (Isa::native_bf16_dot) f(std::integral_constant<gemm_kind, gemm_kind::bf16_dot>{}, std::false_type{});
+  else f(std::integral_constant<gemm_kind, gemm_kind::f32>{}, std::true_type{});
+}
+
 }  // namespace detail
+
+/// Packs B [n, k] (row-major, leading dimension ldb) for calls on `Isa` in compute mode `compute` (automatic
+/// resolves as a call with fp32 A would: fp32 for an fp32 B, bf16 for a bf16 B). Runs on the thread pool.
+/// Throws "[pack_gemm_b] …" for invalid sizes or pointers.
+template <class Isa, class TB>
+packed_gemm_b pack_gemm_b_with(const TB* b, index_t n, index_t k, index_t ldb, gemm_compute compute) {
+  static_assert(std::is_same_v<TB, float> || std::is_same_v<TB, bf16>, "sanawm: pack_gemm_b takes float or bf16");
+  SANAWM_EXPECT(n >= 1 && k >= 1, "pack_gemm_b", "sizes must be >= 1, got n=", n, " k=", k);
+  SANAWM_EXPECT(ldb >= k, "pack_gemm_b", "ldb ", ldb, " < k ", k, ": rows of b [n, k] would overlap");
+  SANAWM_EXPECT(b != nullptr, "pack_gemm_b", "b is null");
+  const gemm_compute c = resolve_gemm_compute<float, TB>(compute);
+  SANAWM_EXPECT(c == gemm_compute::fp32 || c == gemm_compute::bf16, "pack_gemm_b",
+                "compute must be fp32 or bf16 on the CPU");
+  packed_gemm_b out;
+  out.n_ = n, out.k_ = k, out.compute_ = c, out.from_bf16_ = std::is_same_v<TB, bf16>, out.isa_ = Isa::name;
+  detail::with_gemm_kind<Isa>(c, [&](auto kind, auto round) {
+    constexpr detail::gemm_kind Kind = decltype(kind)::value;
+    constexpr bool RoundBf16 = decltype(round)::value;
+    using Cfg = detail::gemm_config<Isa, Kind>;
+    using V = vec<float, Isa>;
+    using P = std::conditional_t<Kind == detail::gemm_kind::bf16_dot, std::uint32_t, float>;
+    constexpr int NR = Cfg::nv * V::width;
+    constexpr bool pairs = Kind == detail::gemm_kind::bf16_dot;
+    // The same K steps and N blocks gemm_run derives (they depend on n and k only).
+    detail::gemm_plan plan = detail::make_gemm_plan<Cfg>(1, n, k, false, pairs, 1);
+    plan.nc = detail::round_up(plan.nc, NR);
+    out.n_blocks_ = detail::ceil_div(n, plan.nc);
+    struct job { index_t s, jc, k0, kc, kp, ncols, offset; };
+    std::vector<job> jobs;
+    index_t bytes = 0;
+    for (index_t s = 0; s < plan.k_steps; ++s) {
+      const index_t k0 = s * plan.kc, kc = std::min(plan.kc, k - k0), kp = pairs ? (kc + 1) / 2 : kc;
+      for (index_t jc = 0; jc < n; jc += plan.nc) {
+        const index_t ncols = std::min(plan.nc, n - jc);
+        jobs.push_back({s, jc, k0, kc, kp, ncols, bytes});
+        out.offsets_.push_back(bytes);
+        bytes += detail::round_up(detail::ceil_div(ncols, NR) * NR * kp * index_t{sizeof(P)}, 64);
+      }
+    }
+    out.data_ = host_buffer<std::byte>(bytes);
+    // Work unit: one NR-wide panel of one block.
+    std::vector<index_t> first_panel(jobs.size() + 1, 0);
+    for (std::size_t j = 0; j < jobs.size(); ++j)
+      first_panel[j + 1] = first_panel[j] + detail::ceil_div(jobs[j].ncols, NR);
+    cpu::parallel_ranges(first_panel.back(), [&](index_t b0, index_t e0, int) {
+      std::size_t j = 0;
+      for (index_t u = b0; u < e0; ++u) {
+        while (first_panel[j + 1] <= u) ++j;
+        const job& jb = jobs[j];
+        const index_t jp = u - first_panel[j], c0 = jp * NR;
+        P* dst = reinterpret_cast<P*>(out.data_.data() + jb.offset) + jp * NR * jb.kp;
+        detail::pack_block<Isa, Kind, NR, RoundBf16>(b + (jb.jc + c0) * ldb + jb.k0, ldb,
+                                                     std::min<index_t>(NR, jb.ncols - c0), jb.kc, dst);
+      }
+    });
+  });
+  return out;
+}
 
 /// gemm on an explicit SIMD variant (scalar_isa, avx2_isa or avx512_isa, as compiled): for tests and benchmarks
 /// that compare variants. Checks the arguments; see gemm(cpu_t, …) for the semantics.
@@ -638,13 +753,37 @@ void gemm_with(const gemm_args<TA, TB, TC>& p) {
   check_gemm_args(p, "gemm");
   const gemm_compute c = resolve_gemm_compute<TA, TB>(p.compute);
   SANAWM_EXPECT(c != gemm_compute::tf32, "gemm", "gemm_compute::tf32 is a CUDA tensor-core mode; use fp32 on the CPU");
-  if (c == gemm_compute::fp32) {
-    detail::gemm_run<Isa, detail::gemm_kind::f32, false>(p);
-  } else if constexpr (Isa::native_bf16_dot) {
-    detail::gemm_run<Isa, detail::gemm_kind::bf16_dot, false>(p);
-  } else {
-    detail::gemm_run<Isa, detail::gemm_kind::f32, true>(p);
-  }
+  detail::with_gemm_kind<Isa>(c, [&](auto kind, auto round) {
+    detail::gemm_run<Isa, decltype(kind)::value, decltype(round)::value>(p);
+  });
+}
+
+/// gemm_with with B pre-packed by pack_gemm_b_with<Isa>: p.b and p.ldb are not used (p.b may be null); p.n and
+/// p.k must be the packed B's, and the call's compute mode (resolved from TA, TB) the one it was packed for. With
+/// batch > 1 every batch uses the one packed B (batch_stride_b must be 0).
+template <class Isa, class TA, class TB, class TC>
+void gemm_with(const gemm_args<TA, TB, TC>& p, const packed_gemm_b& b) {
+  static_assert(!std::is_same_v<TA, fp8_e4m3>, "sanawm: fp8 GEMMs run on CUDA only (cuBLASLt)");
+  check_gemm_args(p, "gemm", /*b_packed=*/true);
+  const gemm_compute c = resolve_gemm_compute<TA, TB>(p.compute);
+  SANAWM_EXPECT(!b.empty(), "gemm", "the packed b is empty (default-constructed or moved from)");
+  SANAWM_EXPECT(p.n == b.n() && p.k == b.k(), "gemm", "the packed b is [", b.n(), ", ", b.k(), "] but the call is n=",
+                p.n, " k=", p.k);
+  SANAWM_EXPECT(c == b.compute(), "gemm", "b was packed for ", b.compute() == gemm_compute::bf16 ? "bf16" : "fp32",
+                " compute but the call resolves to ", c == gemm_compute::bf16 ? "bf16" : c == gemm_compute::fp32 ? "fp32" : "tf32");
+  SANAWM_EXPECT(std::string_view(b.isa()) == Isa::name, "gemm", "b was packed for the ", b.isa(),
+                " kernels but the call runs ", Isa::name);
+  SANAWM_EXPECT(p.batch <= 1 || p.batch_stride_b == 0, "gemm",
+                "a packed b serves every batch: batch_stride_b must be 0, got ", p.batch_stride_b);
+  detail::with_gemm_kind<Isa>(c, [&](auto kind, auto round) {
+    detail::gemm_run<Isa, decltype(kind)::value, decltype(round)::value>(p, &b);
+  });
+}
+
+/// pack_gemm_b_with on the native SIMD variant: the packed B that gemm(cpu_t, p, packed) takes.
+template <class TB>
+packed_gemm_b pack_gemm_b(const TB* b, index_t n, index_t k, index_t ldb, gemm_compute compute = gemm_compute::automatic) {
+  return pack_gemm_b_with<native_isa>(b, n, k, ldb, compute);
 }
 
 }  // namespace sanawm::cpu
@@ -658,6 +797,13 @@ namespace sanawm {
 template <class TA, class TB, class TC>
 void gemm(cpu_t, const gemm_args<TA, TB, TC>& p) {
   cpu::gemm_with<cpu::native_isa>(p);
+}
+
+/// The same GEMM with B packed ahead by cpu::pack_gemm_b (a constant weight used many times): bit-identical to
+/// the call with the unpacked B, without the per-call packing. See cpu::gemm_with(p, packed) for the rules.
+template <class TA, class TB, class TC>
+void gemm(cpu_t, const gemm_args<TA, TB, TC>& p, const cpu::packed_gemm_b& b) {
+  cpu::gemm_with<cpu::native_isa>(p, b);
 }
 
 }  // namespace sanawm

@@ -406,17 +406,21 @@ inline void ffn(const segment& sg, const mlp_w& mw, const float* m, index_t b, b
   // neighbour of a chunk start, which is the previous frame (cached frame for the segment's first chunk).
   // As GEMMs: Z_k = Y·W_kᵀ over all tokens, then out[n] = y[n] + (Z_0[n − S] + Z_1[n] + Z_2[n + S]).
   const float* left = cache && cache->has_ffn_left ? cache->ffn_left.data() + b * S * C : nullptr;
-  std::vector<float> wt(static_cast<std::size_t>(3 * C * C));  // [k][o][i]
-  for (index_t o = 0; o < C; ++o)
-    for (index_t i = 0; i < C; ++i)
-      for (index_t k = 0; k < 3; ++k) wt[static_cast<std::size_t>((k * C + o) * C + i)] = mw.t_conv[(o * C + i) * 3 + k];
+  // Products as in the linear layers: bf16 (vdpbf16ps) for bf16 weights in a bf16 forward, else fp32.
+  const bool packed = mw.t_conv_taps[0] != nullptr;
+  const gemm_compute tc_compute = packed ? mw.t_conv_taps[0]->compute() : ops::t_conv_compute(mw.t_conv, sg.bf16_act);
+  if (packed && (tc_compute == gemm_compute::bf16) != (sg.bf16_act && mw.t_conv_taps[0]->from_bf16()))
+    throw make_error("dit", "'", mw.t_conv.key, "' was packed for another compute mode than this forward's; pack with ",
+                     "the forward's bf16_activations");
+  const std::vector<float> wt = packed ? std::vector<float>{} : ops::t_conv_tap_matrices<float>(mw.t_conv, C);
   auto tap_gemm = [&](const float* a, index_t rows, index_t k, float* z) {
     gemm_args<float, float, float> p;
     p.m = rows, p.n = C, p.k = C;
     p.a = a, p.lda = C;
-    p.b = wt.data() + k * C * C, p.ldb = C;
     p.c = z, p.ldc = C;
-    p.compute = gemm_compute::fp32;
+    p.compute = tc_compute;
+    if (packed) return gemm(cpu_t{}, p, *mw.t_conv_taps[k]);
+    p.b = wt.data() + k * C * C, p.ldb = C;
     gemm(cpu_t{}, p);
   };
   std::vector<float> z(static_cast<std::size_t>(3 * N * C)), zl;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "sanawm/backend/cpu/parallel.hpp"      // cpu::parallel_ranges
@@ -46,7 +47,7 @@ inline void linear(const linear_w& w, const float* in, index_t rows, float* out,
   if (rows <= 0 || O <= 0) return;
   if (ld_in < 0) ld_in = I;
   if (ld_out < 0) ld_out = O;
-  const bool w_bf16 = w.weight.f32.empty() && !w.weight.b16.empty();
+  const bool w_bf16 = w.packed ? w.packed->from_bf16() : w.weight.f32.empty() && !w.weight.b16.empty();
   vecf rin, bias;
   const float* src = in;
   index_t lds = ld_in;
@@ -91,10 +92,36 @@ inline void linear(const linear_w& w, const float* in, index_t rows, float* out,
     p.epilogue.activation = act;
     // bf16 weights × bf16-rounded inputs: exact bf16 products either way, so the bf16-dot kernel is the same math.
     p.compute = bf16_in && w_bf16 ? gemm_compute::bf16 : gemm_compute::fp32;
-    gemm(cpu_t{}, p);
+    if (!w.packed) return gemm(cpu_t{}, p);
+    if (w.packed->compute() != p.compute)
+      throw make_error("dit", "layer '", w.weight.key, "' was packed for ",
+                       w.packed->compute() == gemm_compute::bf16 ? "bf16" : "fp32", " compute (pack_for_cpu) but this ",
+                       "forward runs ", p.compute == gemm_compute::bf16 ? "bf16" : "fp32",
+                       "; pack with the forward's bf16_activations");
+    p.b = nullptr;
+    gemm(cpu_t{}, p, *w.packed);
   };
-  if (w_bf16) run(w.weight.b16.data());
-  else run(w.weight.f32.data());
+  if (w_bf16) run(static_cast<const bf16*>(w.packed ? nullptr : w.weight.b16.data()));
+  else run(static_cast<const float*>(w.packed ? nullptr : w.weight.f32.data()));
+}
+
+/// t_conv's weight [C, C, 3, 1] as three [C, C] GEMM operands, tap k at k·C·C: out[o, i] = W[o, i, k].
+template <class T>
+std::vector<T> t_conv_tap_matrices(const param& t_conv, index_t C) {
+  std::vector<T> wt(static_cast<std::size_t>(3 * C * C));  // [k][o][i]
+  for (index_t o = 0; o < C; ++o)
+    for (index_t i = 0; i < C; ++i)
+      for (index_t k = 0; k < 3; ++k) {
+        const std::size_t src = static_cast<std::size_t>((o * C + i) * 3 + k);
+        T& dst = wt[static_cast<std::size_t>((k * C + o) * C + i)];
+        if constexpr (std::is_same_v<T, bf16>) dst = t_conv.b16[src];
+        else dst = t_conv[static_cast<index_t>(src)];
+      }
+  return wt;
+}
+/// The compute mode of t_conv's GEMMs: the linear layers' rule (bf16 products for bf16 weights in a bf16 forward).
+inline gemm_compute t_conv_compute(const param& t_conv, bool bf16_activations) {
+  return bf16_activations && t_conv.f32.empty() && !t_conv.b16.empty() ? gemm_compute::bf16 : gemm_compute::fp32;
 }
 
 /// RMSNorm over the C channels of each row, in place: x·rsqrt(mean(x²) + eps)·weight (no +1 offset).

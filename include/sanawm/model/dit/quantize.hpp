@@ -41,6 +41,8 @@ inline nvfp4_quantize_report quantize_nvfp4(dit_weights& w, nvfp4_layers set = n
   auto q = [&](linear_w& l) {
     if (l.nvfp4) return;
     param& p = l.weight;
+    if (l.packed)
+      throw make_error("nvfp4", "layer '", p.key, "' was packed for the CPU GEMM (pack_for_cpu); quantise before packing");
     if (p.empty()) throw make_error("nvfp4", "layer '", p.key, "' has no weights to quantise");
     if (l.in % nvfp4_block != 0)
       throw make_error("nvfp4", "layer '", p.key, "' has K = ", l.in, ", not a multiple of the NVFP4 block (16)");

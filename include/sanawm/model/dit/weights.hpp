@@ -29,6 +29,10 @@
 #include "sanawm/kernels/nvfp4/nvfp4.hpp"  // nvfp4_tensor (quantised linear weights)
 #include "sanawm/model/dit/config.hpp"
 
+namespace sanawm::cpu {
+class packed_gemm_b;  // kernels/gemm/gemm_cpu.hpp: a GEMM B operand packed ahead (model/dit/prepack.hpp)
+}
+
 namespace sanawm::dit {
 
 /// Storage precision of the compute weights.
@@ -70,6 +74,9 @@ struct linear_w {
   index_t out = 0, in = 0;
   bool has_bias = true;
   std::shared_ptr<const nvfp4_tensor> nvfp4;
+  /// After pack_for_cpu (model/dit/prepack.hpp): the weight in the CPU GEMM's panel layout; `weight` then keeps
+  /// only its key and shape.
+  std::shared_ptr<const cpu::packed_gemm_b> packed;
 };
 
 /// blocks.{i}.attn: main branch (GDN or softmax) + UCPE camera branch + output gate + proj.
@@ -92,6 +99,9 @@ struct mlp_w {
   param depth_w, depth_b;  ///< depth_conv.conv: [2F, 1, 3, 3], [2F]
   linear_w point_conv;     ///< [C, F, 1, 1], no bias
   param t_conv;            ///< [C, C, 3, 1], no bias
+  /// After pack_for_cpu: t_conv's three taps W[:, :, k] as packed [C, C] GEMM operands (t_conv then keeps only
+  /// its key and shape).
+  std::shared_ptr<const cpu::packed_gemm_b> t_conv_taps[3];
 };
 
 struct block_w {
