@@ -418,7 +418,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps-small", type=int, default=20)
     ap.add_argument("--reps", type=int, default=5, help="repetitions of the larger shape")
-    ap.add_argument("--shape", default="7x22x40", help="larger shape TxHxW (latent frames × grid)")
+    ap.add_argument("--shape", default="3x8x8,3x22x40,7x22x40",
+                    help="further shapes TxHxW (latent frames × grid), comma-separated")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     wfile = args.golden / "dit_tiny_a.weights.safetensors"
@@ -445,14 +446,17 @@ def main():
         raise SystemExit(f"PyTorch transcription disagrees with the golden output: relative {r32:.3e} > 1e-4")
 
     # 2. Timing: golden tiny shape and a larger shape, same weights, same inputs on both sides.
-    T, Hl, Wl = (int(v) for v in args.shape.split("x"))
     rows = []
     with tempfile.TemporaryDirectory(prefix="dit_vs_pytorch.") as tmp:
-        big = make_inputs(T, Hl, Wl, L=12, seed=7)
-        big_path = os.path.join(tmp, "inputs.safetensors")
-        write_safetensors(big_path, big)
-        cases = [("golden 1x128x3x2x4", args.golden / "dit_tiny_a.io.safetensors", golden_in, args.reps_small),
-                 (f"1x128x{T}x{Hl}x{Wl}", big_path, big, args.reps)]
+        cases = [("golden 1x128x3x2x4", args.golden / "dit_tiny_a.io.safetensors", golden_in, args.reps_small)]
+        for i, shape in enumerate(s for s in args.shape.split(",") if s):
+            T, Hl, Wl = (int(v) for v in shape.split("x"))
+            big = make_inputs(T, Hl, Wl, L=12, seed=7)
+            big_path = os.path.join(tmp, f"inputs{i}.safetensors")
+            write_safetensors(big_path, big)
+            # Fewer repetitions for the big shapes; small ones are cheap and noisier.
+            reps = args.reps_small if T * Hl * Wl <= 1024 else args.reps
+            cases.append((f"1x128x{T}x{Hl}x{Wl}", big_path, big, reps))
         for label, path, inp, reps in cases:
             tt, ot = time_torch(W32, inp, reps)
             ts, os_ = time_sanawm(args.sanawm_forward, str(wfile), str(path), reps, args.threads, tmp)

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -73,6 +74,30 @@ TEST(ThreadPool, NestedCallsRunSerially) {
 }
 
 TEST(ThreadPool, RejectsZeroThreads) { EXPECT_THROW(cpu::thread_pool(0), error); }
+
+// SANAWM_SPIN_US: 0 blocks at once (same results), a malformed value is an error from the constructor.
+TEST(ThreadPool, SpinBudgetFromEnvironment) {
+  const char* old = std::getenv("SANAWM_SPIN_US");
+  const std::string saved = old ? old : "";
+  for (const char* v : {"0", "250"}) {
+    ::setenv("SANAWM_SPIN_US", v, 1);
+    cpu::thread_pool pool(3);
+    std::atomic<int> sum{0};
+    for (int rep = 0; rep < 50; ++rep) pool.run([&](int p) { sum += p + 1; });
+    EXPECT_EQ(sum.load(), 50 * 6) << "SANAWM_SPIN_US=" << v;
+  }
+  for (const char* bad : {"-1", "abc", "12us", "2000000"}) {
+    ::setenv("SANAWM_SPIN_US", bad, 1);
+    try {
+      cpu::thread_pool pool(2);
+      ADD_FAILURE() << "expected an error for SANAWM_SPIN_US=" << bad;
+    } catch (const error& e) {
+      EXPECT_NE(std::string(e.what()).find("SANAWM_SPIN_US"), std::string::npos) << e.what();
+    }
+  }
+  if (old) ::setenv("SANAWM_SPIN_US", saved.c_str(), 1);
+  else ::unsetenv("SANAWM_SPIN_US");
+}
 
 TEST(ParallelFor, VisitsEveryIndexOnce) {
   std::vector<int> out(10007, 0);

@@ -11,7 +11,7 @@
 #include <functional>          // std::function (only for the pool's own job slot)
 #include <memory>              // std::unique_ptr
 #include <mutex>               // std::mutex
-#include <thread>              // std::thread
+#include <thread>              // std::thread, std::this_thread::yield
 #include <vector>              // std::vector
 
 #include "sanawm/core/error.hpp"  // make_error
@@ -25,16 +25,18 @@ namespace sanawm::cpu {
 /// calling thread (nested-use guard), so kernels may call other parallel kernels safely.
 /// Calls from several outside threads are serialised.
 ///
-/// Hand-off: an idle worker first spins on the job counter for `spin_time` (≈ 100 µs) and only then sleeps on a
-/// condition variable; the caller waits for the parts the same way. A DiT forward is hundreds of parallel regions
-/// a few tens of microseconds apart, and a futex wake-up costs 20–60 µs on a VM (measured: the 24-token golden
-/// forward took 11.9 ms on 2 threads with sleep-only hand-off, slower than 9.4 ms on one). Spinning is bounded so
-/// an idle pool does not keep burning a core (the same trade as OpenMP's spin-then-block wait policy).
+/// Hand-off: an idle worker first polls the job counter for SANAWM_SPIN_US (default 100 µs, yielding between
+/// polls) and only then sleeps on a condition variable; the caller waits for the parts the same way. A DiT
+/// forward is hundreds of parallel regions a few tens of microseconds apart, and a futex wake-up costs 20–60 µs
+/// on a VM (measured: the 24-token golden forward took 11.9 ms on 2 threads with sleep-only hand-off, slower than
+/// 9.4 ms on one). Polling is bounded so an idle pool does not keep burning a core (the same trade as OpenMP's
+/// spin-then-block wait policy).
 class thread_pool {
  public:
   explicit thread_pool(int threads) {
     if (threads < 1) throw make_error("thread_pool", "thread count must be >= 1, got ", threads);
     size_ = threads;
+    spin_ = spin_time_from_env();
     workers_.reserve(static_cast<std::size_t>(threads - 1));
     for (int w = 1; w < threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
   }
@@ -108,23 +110,32 @@ class thread_pool {
     if (outer) flag = false;
   }
 
-  /// How long a waiting thread polls before it blocks.
-  static constexpr std::chrono::microseconds spin_time{100};
+  /// How long a waiting thread polls before it blocks: SANAWM_SPIN_US microseconds (0 = block at once), else 100.
+  /// Read when the pool is built, so a malformed value is an error in the constructing thread.
+  static std::chrono::microseconds spin_time_from_env() {
+    if (const char* s = std::getenv("SANAWM_SPIN_US"); s && *s) {
+      char* end = nullptr;
+      const long v = std::strtol(s, &end, 10);
+      if (*end != '\0' || v < 0 || v > 1000000)
+        throw make_error("thread_pool", "SANAWM_SPIN_US must be an integer in [0, 1000000], got \"", s, "\"");
+      return std::chrono::microseconds(v);
+    }
+    return std::chrono::microseconds(100);
+  }
 
-  /// Polls `ready` (with a CPU pause between polls) for at most spin_time; true as soon as it holds.
+  /// Polls `ready` for at most spin_ (0: just once); true as soon as it holds. Between polls the thread yields,
+  /// so on an oversubscribed machine the thread being waited for (or another process) gets the core instead of
+  /// a busy loop; on an idle core the yield returns at once.
   template <class Ready>
-  static bool spin_until(Ready&& ready) {
+  bool spin_until(Ready&& ready) const {
+    const auto budget = spin_;
+    if (budget.count() == 0) return ready();
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0;; ++i) {
       if (ready()) return true;
-      pause();
-      if ((i & 63) == 63 && std::chrono::steady_clock::now() - t0 > spin_time) return ready();
+      std::this_thread::yield();
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() - t0 > budget) return ready();
     }
-  }
-  static void pause() noexcept {
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(__CUDACC__)
-    __builtin_ia32_pause();  // tells the core this is a spin loop (saves power, frees the sibling hyperthread)
-#endif
   }
 
   void worker_loop(int w) {
@@ -155,6 +166,7 @@ class thread_pool {
   }
 
   int size_ = 1;
+  std::chrono::microseconds spin_{0};
   std::vector<std::thread> workers_;
   std::mutex submit_m_;
   std::mutex m_;

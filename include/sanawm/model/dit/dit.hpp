@@ -157,20 +157,12 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
     } else {
       std::copy(kcraw.begin(), kcraw.end(), kc.begin());
     }
-    ops::rmsnorm(q, N, C, ld, a.q_norm, c.norm_eps);
-    ops::rmsnorm(k, N, C, ld, a.k_norm, c.norm_eps);
-    ops::rmsnorm(qc.data(), N, C, C, a.q_norm_cam, c.norm_eps);
-    ops::rmsnorm(kc.data(), N, C, C, a.k_norm_cam, c.norm_eps);
-    if (gdn) {
-      for (index_t n = 0; n < N; ++n)
-        for (index_t ch = 0; ch < C; ++ch) {
-          q[n * ld + ch] = std::max(q[n * ld + ch], 0.0f);
-          k[n * ld + ch] = static_cast<float>(std::max(k[n * ld + ch], 0.0f) * kappa);
-          qc[static_cast<std::size_t>(n * C + ch)] = std::max(qc[static_cast<std::size_t>(n * C + ch)], 0.0f);
-          kc[static_cast<std::size_t>(n * C + ch)] =
-              static_cast<float>(std::max(kc[static_cast<std::size_t>(n * C + ch)], 0.0f) * kappa);
-        }
-    }
+    // GDN: ReLU feature map on q, and on k times the key scale κ, fused into the norms.
+    const float qs = gdn ? 1.0f : 0.0f, ks = gdn ? static_cast<float>(kappa) : 0.0f;
+    ops::rmsnorm(q, N, C, ld, a.q_norm, c.norm_eps, qs);
+    ops::rmsnorm(k, N, C, ld, a.k_norm, c.norm_eps, ks);
+    ops::rmsnorm(qc.data(), N, C, C, a.q_norm_cam, c.norm_eps, qs);
+    ops::rmsnorm(kc.data(), N, C, C, a.k_norm_cam, c.norm_eps, ks);
     // Unrotated copies (GDN denominator; camera β discount needs the pre-UCPE keys).
     std::vector<float> qz, kz, kc_pre(kc);
     if (gdn) {
@@ -195,13 +187,20 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
     if (gdn) {
       ops::linear(a.beta_proj, ub, N, beta.data(), sg.bf16_act);
       for (auto& e : beta) e = ops::sigmoid(e);
+      // Per-frame token mean of u (the gate's input), rows streamed in order, channels innermost.
       std::vector<float> ubar(static_cast<std::size_t>(T * C), 0.0f);
-      for (index_t t = 0; t < T; ++t)
-        for (index_t ch = 0; ch < C; ++ch) {
-          double s = 0;
-          for (index_t sp = 0; sp < S; ++sp) s += ub[(t * S + sp) * C + ch];
-          ubar[static_cast<std::size_t>(t * C + ch)] = static_cast<float>(s / double(S));
+      cpu::parallel_ranges(T, [&](index_t tb, index_t te, int) {
+        std::vector<double> acc(static_cast<std::size_t>(C));
+        for (index_t t = tb; t < te; ++t) {
+          std::fill(acc.begin(), acc.end(), 0.0);
+          for (index_t sp = 0; sp < S; ++sp) {
+            const float* row = ub + (t * S + sp) * C;
+            for (index_t ch = 0; ch < C; ++ch) acc[static_cast<std::size_t>(ch)] += row[ch];
+          }
+          for (index_t ch = 0; ch < C; ++ch)
+            ubar[static_cast<std::size_t>(t * C + ch)] = static_cast<float>(acc[static_cast<std::size_t>(ch)] / double(S));
         }
+      });
       ops::linear(a.gate_proj, ubar.data(), T, gam.data(), sg.bf16_act);
       for (index_t t = 0; t < T; ++t)
         for (index_t h = 0; h < H; ++h) {
@@ -210,8 +209,9 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
         }
       // Camera β: β / max(1, mean_s ‖k_post‖² / ‖k_pre‖²) per (frame, head).
       std::vector<float> beta_c(beta.size());
-      for (index_t t = 0; t < T; ++t)
-        for (index_t h = 0; h < H; ++h) {
+      cpu::parallel_ranges(T * H, [&](index_t ib, index_t ie, int) {
+        for (index_t th = ib; th < ie; ++th) {
+          const index_t t = th / H, h = th % H;
           float sum = 0;
           for (index_t sp = 0; sp < S; ++sp) {
             float pre = 0, post = 0;
@@ -226,6 +226,7 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
           for (index_t sp = 0; sp < S; ++sp)
             beta_c[static_cast<std::size_t>((t * S + sp) * H + h)] = beta[static_cast<std::size_t>((t * S + sp) * H + h)] / div;
         }
+      });
       // Main and camera scans on kernels/gdn over all heads at once: [1, T, S, H, D] strided views into the
       // activations. The forward states come from / go to the streaming cache ([B, H, D, D] key × value).
       auto tokens = [&](const float* base, index_t ldt) {
@@ -345,7 +346,10 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
     std::vector<float> ocp(static_cast<std::size_t>(N * C));
     ops::linear(a.out_proj_cam, oc.data(), N, ocp.data(), sg.bf16_act);
     ops::linear(a.output_gate, ub, N, gate.data(), sg.bf16_act);
-    for (std::size_t i = 0; i < om.size(); ++i) om[i] = (om[i] + ocp[i]) * ops::silu(gate[i]);
+    cpu::parallel_ranges(N, [&](index_t nb, index_t ne, int) {
+      for (std::size_t i = static_cast<std::size_t>(nb * C); i < static_cast<std::size_t>(ne * C); ++i)
+        om[i] = (om[i] + ocp[i]) * ops::silu(gate[i]);
+    }, 8);
     ops::linear(a.proj, om.data(), N, out.data() + b * N * C, sg.bf16_act);
   }
 }

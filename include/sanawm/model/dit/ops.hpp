@@ -19,6 +19,7 @@
 #include "sanawm/core/bf16.hpp"                 // bf16
 #include "sanawm/kernels/attention/attention_cpu.hpp"  // attention(cpu_t, …): softmax and cross-attention
 #include "sanawm/kernels/gemm/gemm_cpu.hpp"        // gemm(cpu_t, …): the linear layers
+#include "sanawm/kernels/norms/norms_cpu.hpp"      // rms_norm(cpu_t, …): the q/k/caption RMSNorms
 #include "sanawm/kernels/nvfp4/nvfp4_cpu.hpp"      // nvfp4_gemm_w4a16: NVFP4-quantised linear layers
 #include "sanawm/kernels/plucker/ucpe.hpp"      // ucpe_raymat, ucpe_matrix, ucpe_apply_head
 #include "sanawm/model/dit/weights.hpp"         // linear_w, param
@@ -124,16 +125,25 @@ inline gemm_compute t_conv_compute(const param& t_conv, bool bf16_activations) {
   return bf16_activations && t_conv.f32.empty() && !t_conv.b16.empty() ? gemm_compute::bf16 : gemm_compute::fp32;
 }
 
-/// RMSNorm over the C channels of each row, in place: x·rsqrt(mean(x²) + eps)·weight (no +1 offset).
-inline void rmsnorm(float* x, index_t rows, index_t C, index_t ld, const param& weight, double eps) {
+/// RMSNorm over the C channels of each row, in place: x·rsqrt(mean(x²) + eps)·weight (no +1 offset), on the
+/// SIMD norm kernel (kernels/norms). With relu_scale > 0 each result then becomes max(x, 0)·relu_scale (the GDN
+/// q/k feature map and key scale κ), fused into the same parallel pass while the rows are in L1.
+inline void rmsnorm(float* x, index_t rows, index_t C, index_t ld, const param& weight, double eps,
+                    float relu_scale = 0.0f) {
+  if (rows <= 0) return;
+  std::vector<float> w(static_cast<std::size_t>(C));
+  for (index_t c = 0; c < C; ++c) w[static_cast<std::size_t>(c)] = weight[c];
+  const index_t st[2] = {ld, 1};
+  using E = extents<dyn, dyn>;
   cpu::parallel_ranges(rows, [&](index_t rb, index_t re, int) {
-    for (index_t r = rb; r < re; ++r) {
-      float* p = x + r * ld;
-      double ss = 0;
-      for (index_t c = 0; c < C; ++c) ss += double(p[c]) * p[c];
-      const float inv = static_cast<float>(1.0 / std::sqrt(ss / double(C) + eps));
-      for (index_t c = 0; c < C; ++c) p[c] = (p[c] * inv) * weight[c];
-    }
+    // Nested call: runs on this part's thread (the pool's nested-use guard), one row range per part.
+    const auto xv = tensor_view<float, E, layout_stride>(x + rb * ld, layout_stride::mapping<E>(E(re - rb, C), st));
+    rms_norm(cpu_t{}, xv, make_view(static_cast<const float*>(w.data()), extents<dyn>(C)), static_cast<float>(eps), xv);
+    if (relu_scale > 0.0f)
+      for (index_t r = rb; r < re; ++r) {
+        float* p = x + r * ld;
+        for (index_t c = 0; c < C; ++c) p[c] = std::max(p[c], 0.0f) * relu_scale;
+      }
   }, 16);
 }
 
