@@ -47,9 +47,6 @@
 #define SANAWM_UNROLL_N(n)
 #endif
 
-// `[[no_unique_address]]` lets static extents and stateless layouts cost zero bytes inside views.
-#define SANAWM_NO_UNIQUE_ADDRESS [[no_unique_address]]
-
 // Whether the CUDA backend target (sanawm::cuda) is linked into this translation unit's build.
 #if !defined(SANAWM_WITH_CUDA)
 #define SANAWM_WITH_CUDA 0

@@ -13,21 +13,26 @@ namespace sanawm {
 
 /// Row-major (C order) mapping: the last axis is contiguous. Stateless beyond its extents.
 struct layout_right {
+  // The extents are a private base, not a member: all-static extents then cost nothing (empty-base
+  // optimisation) in host and device code alike. [[no_unique_address]] does not: nvcc 13.0 lays out a member
+  // that follows an empty [[no_unique_address]] member at a different offset in device code than g++ does on
+  // the host (a kernel body holding a static-extent view read the next view's pointer 8 bytes too far: an
+  // illegal address on the H200). tests/cuda/view_layout_test.cu pins the device layout.
   template <extents_like Extents>
-  class mapping {
+  class mapping : private Extents {
    public:
     using extents_type = Extents;
     using layout_type = layout_right;
     static constexpr std::size_t rank = Extents::rank();
 
     SANAWM_HD constexpr mapping() noexcept = default;
-    SANAWM_HD constexpr explicit mapping(const Extents& e) noexcept : ext_(e) {}
+    SANAWM_HD constexpr explicit mapping(const Extents& e) noexcept : Extents(e) {}
     template <extents_like O>
       requires(!std::is_same_v<O, Extents> && std::is_constructible_v<Extents, O>)
     SANAWM_HD constexpr explicit mapping(const mapping<O>& o) noexcept
-        : ext_(Extents(o.extents())) {}
+        : Extents(Extents(o.extents())) {}
 
-    SANAWM_HD constexpr const Extents& extents() const noexcept { return ext_; }
+    SANAWM_HD constexpr const Extents& extents() const noexcept { return *this; }
 
     /// Offset of element (i0, i1, ...), outermost index first.
     template <class... Is>
@@ -35,20 +40,17 @@ struct layout_right {
     SANAWM_HD constexpr index_t operator()(Is... is) const noexcept {
       const index_t idx[] = {static_cast<index_t>(is)..., 0};
       index_t off = 0;
-      for (std::size_t d = 0; d < rank; ++d) off = off * ext_.extent(d) + idx[d];
+      for (std::size_t d = 0; d < rank; ++d) off = off * extents().extent(d) + idx[d];
       return off;
     }
 
     SANAWM_HD constexpr index_t stride(std::size_t d) const noexcept {
       index_t s = 1;
-      for (std::size_t k = d + 1; k < rank; ++k) s *= ext_.extent(k);
+      for (std::size_t k = d + 1; k < rank; ++k) s *= extents().extent(k);
       return s;
     }
-    SANAWM_HD constexpr index_t required_span_size() const noexcept { return ext_.size(); }
+    SANAWM_HD constexpr index_t required_span_size() const noexcept { return extents().size(); }
     SANAWM_HD static constexpr bool is_contiguous() noexcept { return true; }
-
-   private:
-    SANAWM_NO_UNIQUE_ADDRESS Extents ext_{};
   };
 };
 
@@ -107,7 +109,9 @@ struct layout_stride {
     }
 
    private:
-    SANAWM_NO_UNIQUE_ADDRESS Extents ext_{};
+    // A plain member (an empty all-static Extents costs 8 bytes here): see layout_right for why not
+    // [[no_unique_address]]; a base would make the mapping non-standard-layout when Extents has storage.
+    Extents ext_{};
     index_t str_[rank == 0 ? 1 : rank]{};
   };
 };

@@ -7,7 +7,7 @@
 #include <type_traits>  // std::remove_const_t, std::is_trivially_copyable_v
 #include <utility>      // std::index_sequence
 
-#include "sanawm/config.hpp"       // SANAWM_HD, SANAWM_NO_UNIQUE_ADDRESS
+#include "sanawm/config.hpp"       // SANAWM_HD
 #include "sanawm/core/buffer.hpp"  // host_buffer
 #include "sanawm/core/error.hpp"   // make_error
 #include "sanawm/core/int.hpp"     // index_t, dyn
@@ -17,6 +17,25 @@
 namespace sanawm {
 
 namespace detail {
+
+/// A view's data pointer and index mapping. An empty mapping (row-major, all axes static) is a private base,
+/// so it costs nothing through the empty-base optimisation — which host and device compilers lay out alike,
+/// unlike [[no_unique_address]] under nvcc 13.0 (see layout_right). Standard-layout either way.
+template <class T, class M, bool Empty = std::is_empty_v<M>>
+struct pointer_and_mapping {
+  T* ptr = nullptr;
+  M m{};
+  SANAWM_HD constexpr pointer_and_mapping() noexcept = default;
+  SANAWM_HD constexpr pointer_and_mapping(T* p, const M& mp) noexcept : ptr(p), m(mp) {}
+  SANAWM_HD constexpr const M& map() const noexcept { return m; }
+};
+template <class T, class M>
+struct pointer_and_mapping<T, M, true> : private M {
+  T* ptr = nullptr;
+  SANAWM_HD constexpr pointer_and_mapping() noexcept = default;
+  SANAWM_HD constexpr pointer_and_mapping(T* p, const M& mp) noexcept : M(mp), ptr(p) {}
+  SANAWM_HD constexpr const M& map() const noexcept { return *this; }
+};
 
 // extents<E0, Es...> → extents<Es...>, keeping the values of the dynamic axes.
 template <class E>
@@ -74,8 +93,8 @@ class tensor_view {
   SANAWM_HD constexpr tensor_view() noexcept = default;
   SANAWM_HD constexpr tensor_view(T* data, const Extents& e) noexcept
     requires std::is_same_v<Layout, layout_right>
-      : data_(data), map_(e) {}
-  SANAWM_HD constexpr tensor_view(T* data, const mapping_type& m) noexcept : data_(data), map_(m) {}
+      : s_(data, mapping_type(e)) {}
+  SANAWM_HD constexpr tensor_view(T* data, const mapping_type& m) noexcept : s_(data, m) {}
 
   /// Views convert to const element types, to more dynamic extents and from row-major to strided.
   template <class U, class E2, class L2>
@@ -83,27 +102,27 @@ class tensor_view {
              (std::is_same_v<L2, Layout> || std::is_same_v<Layout, layout_stride>) &&
              !(std::is_same_v<U, T> && std::is_same_v<E2, Extents> && std::is_same_v<L2, Layout>))
   SANAWM_HD constexpr tensor_view(const tensor_view<U, E2, L2>& o) noexcept
-      : data_(o.data()), map_(convert_mapping(o.mapping())) {}
+      : s_(o.data(), convert_mapping(o.mapping())) {}
 
-  SANAWM_HD constexpr T* data() const noexcept { return data_; }
-  SANAWM_HD constexpr const mapping_type& mapping() const noexcept { return map_; }
-  SANAWM_HD constexpr const Extents& extents() const noexcept { return map_.extents(); }
-  SANAWM_HD constexpr index_t extent(std::size_t d) const noexcept { return map_.extents().extent(d); }
-  SANAWM_HD constexpr index_t stride(std::size_t d) const noexcept { return map_.stride(d); }
-  SANAWM_HD constexpr index_t size() const noexcept { return map_.extents().size(); }
+  SANAWM_HD constexpr T* data() const noexcept { return s_.ptr; }
+  SANAWM_HD constexpr const mapping_type& mapping() const noexcept { return s_.map(); }
+  SANAWM_HD constexpr const Extents& extents() const noexcept { return s_.map().extents(); }
+  SANAWM_HD constexpr index_t extent(std::size_t d) const noexcept { return s_.map().extents().extent(d); }
+  SANAWM_HD constexpr index_t stride(std::size_t d) const noexcept { return s_.map().stride(d); }
+  SANAWM_HD constexpr index_t size() const noexcept { return s_.map().extents().size(); }
   SANAWM_HD constexpr bool empty() const noexcept { return size() == 0; }
-  SANAWM_HD constexpr bool is_contiguous() const noexcept { return map_.is_contiguous(); }
+  SANAWM_HD constexpr bool is_contiguous() const noexcept { return s_.map().is_contiguous(); }
 
   /// Element access, outermost index first. No bounds checks (see `at` for checked host access).
   template <class... Is>
     requires(sizeof...(Is) == Extents::rank())
   SANAWM_HD constexpr T& operator()(Is... is) const noexcept {
-    return data_[map_(static_cast<index_t>(is)...)];
+    return s_.ptr[s_.map()(static_cast<index_t>(is)...)];
   }
   SANAWM_HD constexpr T& operator[](index_t i) const noexcept
     requires(Extents::rank() == 1)
   {
-    return data_[map_(i)];
+    return s_.ptr[s_.map()(i)];
   }
 
   /// Bounds-checked host access: throws sanawm::error naming the offending axis.
@@ -125,11 +144,11 @@ class tensor_view {
     using sub_extents = typename D::type;
     const sub_extents se = D::apply(extents());
     if constexpr (std::is_same_v<Layout, layout_right>) {
-      return tensor_view<T, sub_extents, layout_right>(data_ + i * stride(0), se);
+      return tensor_view<T, sub_extents, layout_right>(s_.ptr + i * stride(0), se);
     } else {
       index_t str[sub_extents::rank() == 0 ? 1 : sub_extents::rank()] = {};
       for (std::size_t d = 1; d < rank(); ++d) str[d - 1] = stride(d);
-      return tensor_view<T, sub_extents, layout_stride>(data_ + i * stride(0),
+      return tensor_view<T, sub_extents, layout_stride>(s_.ptr + i * stride(0),
                                                         detail::mapping_t<layout_stride, sub_extents>(se, str));
     }
   }
@@ -142,11 +161,11 @@ class tensor_view {
     using sub_extents = typename R::type;
     const sub_extents se = R::apply(end - begin, extents());
     if constexpr (std::is_same_v<Layout, layout_right>) {
-      return tensor_view<T, sub_extents, layout_right>(data_ + begin * stride(0), se);
+      return tensor_view<T, sub_extents, layout_right>(s_.ptr + begin * stride(0), se);
     } else {
       index_t str[rank()] = {};
       for (std::size_t d = 0; d < rank(); ++d) str[d] = stride(d);
-      return tensor_view<T, sub_extents, layout_stride>(data_ + begin * stride(0),
+      return tensor_view<T, sub_extents, layout_stride>(s_.ptr + begin * stride(0),
                                                         detail::mapping_t<layout_stride, sub_extents>(se, str));
     }
   }
@@ -171,8 +190,7 @@ class tensor_view {
     }
   }
 
-  T* data_ = nullptr;
-  SANAWM_NO_UNIQUE_ADDRESS mapping_type map_{};
+  detail::pointer_and_mapping<T, mapping_type> s_{};
 };
 
 template <class T, index_t... Es>
