@@ -22,7 +22,7 @@ constexpr const char* usage =
     "                            --out FILE.safetensors [--negative] [--max-tokens N] [--chi-file FILE]\n"
     "                            [--strict] [--compute fp32|bf16]\n"
     "  --model DIR        Gemma-2 checkpoint: config.json + model.safetensors (or a sharded index)\n"
-    "  --tokenizer PATH   tokenizer.model or its directory (default: the model directory)\n"
+    "  --tokenizer PATH   tokenizer.model, tokenizer.json or their directory (default: the model directory)\n"
     "  --negative         encode without the CHI prefix (SANA-WM's negative prompt; default prompt \"\")\n"
     "  --max-tokens N     tokens kept (default 300)\n"
     "  --chi-file FILE    CHI system-prompt lines, one per line (default: SANA's chi_prompt)\n"

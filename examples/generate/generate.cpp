@@ -417,7 +417,7 @@ int main(int argc, char** argv) {
   app.add_option("-m,--model", o.model_dir, "model directory in the upstream layout: dit/ (or sana_dit/model.pt), vae/ (or ltx2_causal_vae/), optional text_encoder/")->group(g_model);
   app.add_option("--dit", o.dit_path, "DiT checkpoint (.safetensors, sharded index, directory or .pt); overrides --model")->group(g_model);
   app.add_option("--vae", o.vae_path, "LTX-2 VAE directory (config.json + weights); overrides --model")->group(g_model);
-  app.add_option("--text-encoder", o.text_encoder_path, "Gemma-2-2B directory (config.json, model.safetensors, tokenizer.model)")->group(g_model);
+  app.add_option("--text-encoder", o.text_encoder_path, "Gemma-2-2B directory (config.json, model.safetensors, tokenizer.model or tokenizer.json)")->group(g_model);
   app.add_option("--precision", o.precision, "DiT weights/activations: fp32 (default), bf16, nvfp4 (W4A16 on upstream's stage-1 FP4 layer set, bf16 elsewhere)")->group(g_model);
   auto* g_in = "Inputs";
   app.add_option("-i,--image", o.image, "first frame (PNG/JPEG); resized to cover the video size and centre-cropped")->group(g_in);

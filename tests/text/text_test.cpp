@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,16 @@ const io::json& cases() {
 const gemma_tokenizer& tokenizer() {
   static const gemma_tokenizer t = gemma_tokenizer::load(golden_dir / "tokenizer.model");
   return t;
+}
+
+const gemma_tokenizer& json_tokenizer() {
+  static const gemma_tokenizer t = gemma_tokenizer::load(golden_dir / "tokenizer.json");
+  return t;
+}
+
+const io::json& bpe_cases() {
+  static const io::json j = io::read_json_file(golden_dir / "bpe_cases.json");
+  return j;
 }
 
 const gemma2_encoder& tiny_encoder() {
@@ -81,18 +92,121 @@ std::pair<double, double> compare_rows(const std::vector<float>& a, const std::v
 // ----------------------------------------------------------------------------------------------------
 
 TEST(GemmaTokenizer, IdsMatchHuggingFaceExactly) {
-  const auto& tok = tokenizer();
-  EXPECT_EQ(tok.bos_id(), 2);
-  EXPECT_EQ(tok.eos_id(), 1);
-  EXPECT_EQ(tok.pad_id(), 0);
+  for (const gemma_tokenizer* tok : {&tokenizer(), &json_tokenizer()}) {
+    SCOPED_TRACE(tok->backend());
+    EXPECT_EQ(tok->bos_id(), 2);
+    EXPECT_EQ(tok->eos_id(), 1);
+    EXPECT_EQ(tok->pad_id(), 0);
+    int n = 0;
+    for (const auto& c : cases().at("tokenizer")) {
+      const auto text = c.at("text").get<std::string>();
+      const auto want = c.at("ids").get<std::vector<std::int32_t>>();
+      EXPECT_EQ(tok->encode(text), want) << "text: " << text.substr(0, 60);
+      ++n;
+    }
+    EXPECT_GE(n, 15);
+  }
+  EXPECT_EQ(std::string(json_tokenizer().backend()), "tokenizer.json");
+  // The converted tokenizer.json may append added tokens past the SentencePiece pieces (here <mask> = 600).
+  EXPECT_GE(json_tokenizer().vocab_size(), tokenizer().vocab_size());
+  for (std::int32_t id = 0; id < tokenizer().vocab_size(); ++id)
+    EXPECT_EQ(json_tokenizer().piece(id), tokenizer().piece(id)) << "id " << id;
+}
+
+// tokenizer.json vs Hugging Face `tokenizers` on 400 random strings of tricky fragments (make_bpe_cases.py).
+TEST(HfBpeTokenizer, RandomStringsMatchTokenizers) {
+  const auto t = hf_bpe_tokenizer::load(golden_dir / "tokenizer.json");
   int n = 0;
-  for (const auto& c : cases().at("tokenizer")) {
+  for (const auto& c : bpe_cases().at("gemma_random")) {
     const auto text = c.at("text").get<std::string>();
-    const auto want = c.at("ids").get<std::vector<std::int32_t>>();
-    EXPECT_EQ(tok.encode(text), want) << "text: " << text.substr(0, 60);
+    EXPECT_EQ(t.encode(text), c.at("ids").get<std::vector<std::int32_t>>()) << "text: " << text;
     ++n;
   }
-  EXPECT_GE(n, 15);
+  EXPECT_EQ(n, 400);
+}
+
+// The parts of the format Gemma does not use: each variant overrides fields of the golden tokenizer.json.
+TEST(HfBpeTokenizer, VariantsMatchTokenizers) {
+  const io::json base = io::read_json_file(golden_dir / "tokenizer.json");
+  int variants = 0;
+  for (const auto& v : bpe_cases().at("variants")) {
+    const auto name = v.at("name").get<std::string>();
+    io::json j = base;
+    for (const auto& [path, value] : v.at("set").items()) {
+      io::json* node = &j;
+      std::size_t start = 0;
+      for (std::size_t dot; (dot = path.find('.', start)) != std::string::npos; start = dot + 1)
+        node = &(*node)[path.substr(start, dot - start)];
+      (*node)[path.substr(start)] = value;
+    }
+    const auto t = hf_bpe_tokenizer::from_json(j, name);
+    for (const auto& c : v.at("cases")) {
+      const auto text = c.at("text").get<std::string>();
+      EXPECT_EQ(t.encode(text), c.at("ids").get<std::vector<std::int32_t>>()) << name << ", text: " << text;
+    }
+    ++variants;
+  }
+  EXPECT_EQ(variants, 12);
+}
+
+// The two front ends agree on random byte strings (invalid UTF-8 included), long ones too. ("<mask>" is left out:
+// this tiny pair's tokenizer.json adds it as token 600, which its SentencePiece model does not have.)
+TEST(GemmaTokenizer, SentencePieceAndTokenizerJsonAgree) {
+  const char* pool[] = {"a", " ", "  ", "\n", "\t", "é", "東", "🐱", "\xff", "\xc3", "\x80", "<bos>", "<eos>",
+                        "<unk>", "<pad>", "<start_of_turn>", "x", "glass", "\xe2\x96\x81", "\r", "1"};
+  std::mt19937 rng(7);
+  for (int i = 0; i < 500; ++i) {
+    std::string text;
+    const int k = static_cast<int>(rng() % (i < 490 ? 16 : 400));
+    for (int j = 0; j < k; ++j) text += pool[rng() % std::size(pool)];
+    EXPECT_EQ(json_tokenizer().encode(text), tokenizer().encode(text)) << "case " << i;
+  }
+}
+
+// What the reader refuses, and how it says so.
+TEST(HfBpeTokenizer, RejectsWhatItDoesNotImplement) {
+  const io::json base = io::read_json_file(golden_dir / "tokenizer.json");
+  auto message = [](const io::json& j) {
+    try {
+      (void)hf_bpe_tokenizer::from_json(j, "t.json");
+    } catch (const sanawm::error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  auto with = [&](const char* key, io::json v) {
+    io::json j = base;
+    j[key] = std::move(v);
+    return j;
+  };
+  auto with_model = [&](const char* key, io::json v) {
+    io::json j = base;
+    j["model"][key] = std::move(v);
+    return j;
+  };
+  EXPECT_NE(message(with_model("type", "WordPiece")).find("model type 'WordPiece' is not supported"), std::string::npos);
+  EXPECT_NE(message(with("normalizer", {{"type", "NFKC"}})).find("the 'NFKC' normalizer is not supported"),
+            std::string::npos);
+  EXPECT_NE(message(with("normalizer", {{"type", "Replace"}, {"pattern", {{"Regex", "\\s+"}}}, {"content", "_"}}))
+                .find("Regex pattern"),
+            std::string::npos);
+  EXPECT_NE(message(with("pre_tokenizer", {{"type", "ByteLevel"}})).find("'ByteLevel' pre_tokenizer"), std::string::npos);
+  EXPECT_NE(message(with_model("dropout", 0.1)).find("dropout"), std::string::npos);
+  EXPECT_NE(message(with_model("merges", io::json::array({io::json::array({"a", "<zz>"})}))).find("outside the vocabulary"),
+            std::string::npos);
+  EXPECT_NE(message(with_model("unk_token", "<nope>")).find("unk_token '<nope>'"), std::string::npos);
+  EXPECT_NE(message(with_model("vocab", io::json::array())).find("model.vocab is not an object"), std::string::npos);
+  io::json no_model = base;
+  no_model.erase("model");
+  EXPECT_NE(message(no_model).find("has no 'model'"), std::string::npos);
+  EXPECT_NE(message(io::json::array()).find("not a JSON object"), std::string::npos);
+  EXPECT_NE(message(base).find("no error"), std::string::npos);
+  // Without byte fallback and without an unknown token, an unknown character is an error at encode time.
+  io::json strict = base;
+  strict["model"]["byte_fallback"] = false;
+  strict["model"]["unk_token"] = nullptr;
+  const auto t = hf_bpe_tokenizer::from_json(strict, "strict.json");
+  EXPECT_THROW((void)t.encode("🐱"), sanawm::error);
 }
 
 TEST(GemmaTokenizer, NoBosAndPadding) {
@@ -132,14 +246,18 @@ TEST(GemmaTokenizer, LoadErrors) {
     return std::string("no error");
   };
   EXPECT_NE(message(tmp / "missing.model").find("[tokenizer]"), std::string::npos);
-  EXPECT_NE(message(tmp).find("no tokenizer.model"), std::string::npos);
+  EXPECT_NE(message(tmp).find("no tokenizer.model or tokenizer.json"), std::string::npos);
   { std::ofstream(tmp / "tokenizer.json") << "{}"; }
-  EXPECT_NE(message(tmp).find("tokenizer.json"), std::string::npos);
-  EXPECT_NE(message(tmp / "tokenizer.json").find("tokenizer.model"), std::string::npos);
+  EXPECT_NE(message(tmp).find("tokenizer.json: the tokenizer has no 'model'"), std::string::npos);
+  { std::ofstream(tmp / "tokenizer.json") << "{\"model\": "; }
+  EXPECT_NE(message(tmp / "tokenizer.json").find("invalid JSON"), std::string::npos);
+  fs::copy_file(golden_dir / "tokenizer.json", tmp / "tokenizer.json", fs::copy_options::overwrite_existing);
+  EXPECT_EQ(std::string(gemma_tokenizer::load(tmp).backend()), "tokenizer.json");  // the only file there
   { std::ofstream(tmp / "bad.model") << "not a protobuf at all"; }
   EXPECT_NE(message(tmp / "bad.model").find("not a SentencePiece model"), std::string::npos);
   fs::copy_file(golden_dir / "tokenizer.model", tmp / "tokenizer.model");
   EXPECT_EQ(gemma_tokenizer::load(tmp).vocab_size(), tokenizer().vocab_size());
+  EXPECT_EQ(std::string(gemma_tokenizer::load(tmp).backend()), "sentencepiece");  // preferred when both exist
   fs::remove_all(tmp);
 }
 
