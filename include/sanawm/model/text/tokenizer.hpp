@@ -18,11 +18,16 @@
 
 // SentencePiece is optional (target sanawm::text links it). Without its header this file still compiles and
 // gemma_tokenizer reads tokenizer.json only.
+// Defining SANAWM_HAS_SENTENCEPIECE=0 builds the tokenizer.json-only variant even where the header exists.
+#if !defined(SANAWM_HAS_SENTENCEPIECE)
 #if __has_include(<sentencepiece_processor.h>)
-#include <sentencepiece_processor.h>
 #define SANAWM_HAS_SENTENCEPIECE 1
 #else
 #define SANAWM_HAS_SENTENCEPIECE 0
+#endif
+#endif
+#if SANAWM_HAS_SENTENCEPIECE
+#include <sentencepiece_processor.h>
 #endif
 
 #include "sanawm/core/error.hpp"               // make_error
