@@ -17,15 +17,9 @@ threads="${SANAWM_NUM_THREADS:-$(nproc)}"
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(2640 9680)
 
-if ! "$venv/bin/python" -c "import torch, numpy" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q torch numpy
-fi
-
-cmake -S "$root" -B "$peers/cmake" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSANAWM_ENABLE_CUDA=OFF \
-  -DSANAWM_BUILD_TESTS=OFF -DSANAWM_BUILD_EXAMPLES=OFF >/dev/null
-ninja -C "$peers/cmake" -j"${JOBS:-2}" attention_peer_driver >/dev/null
+source "$here/peer_env.sh"
+peer_venv "$venv" torch numpy -- torch numpy
+peer_build "$peers/cmake" attention_peer_driver
 
 for N in "${sizes[@]}"; do
   data="$peers/attention_N$N"

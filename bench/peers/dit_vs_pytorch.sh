@@ -22,20 +22,10 @@ shape="${2:-3x8x8,3x22x40,7x22x40}"
 threads="${SANAWM_NUM_THREADS:-2}"
 golden="${GOLDEN:-${SANAWM_GOLDEN_DIR:-/work/shared/golden}}"
 
-if ! "$venv/bin/python" -c "import torch, numpy" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q torch numpy
-fi
-
+source "$here/peer_env.sh"
+peer_venv "$venv" torch numpy -- torch numpy
 exe="$build/examples/sanawm_forward/sanawm-forward"
-if [ ! -x "$exe" ]; then
-  if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSANAWM_ENABLE_CUDA=OFF \
-      -DSANAWM_BUILD_TESTS=OFF -DSANAWM_BUILD_EXAMPLES=ON >/dev/null
-  fi
-  cmake --build "$build" -j"${JOBS:-2}" --target sanawm-forward >/dev/null
-fi
+peer_build "$build" sanawm-forward ON  # up to date with the sources (a no-op when it is)
 
 OMP_NUM_THREADS="$threads" "$venv/bin/python" "$here/dit_vs_pytorch.py" --sanawm-forward "$exe" \
   --golden "$golden" --threads "$threads" --reps "${REPS:-5}" --reps-small "${REPS_SMALL:-20}" --shape "$shape"

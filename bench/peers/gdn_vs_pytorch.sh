@@ -17,15 +17,9 @@ threads="${SANAWM_NUM_THREADS:-$(nproc)}"
 frames=("$@")
 [ ${#frames[@]} -eq 0 ] && frames=(11 41 121)
 
-if ! "$venv/bin/python" -c "import torch, numpy" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q torch numpy
-fi
-
-cmake -S "$root" -B "$peers/cmake" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSANAWM_ENABLE_CUDA=OFF \
-  -DSANAWM_BUILD_TESTS=OFF -DSANAWM_BUILD_EXAMPLES=OFF >/dev/null
-ninja -C "$peers/cmake" -j"${JOBS:-2}" gdn_peer_driver >/dev/null
+source "$here/peer_env.sh"
+peer_venv "$venv" torch numpy -- torch numpy
+peer_build "$peers/cmake" gdn_peer_driver
 
 for T in "${frames[@]}"; do
   data="$peers/gdn_T$T"
