@@ -33,6 +33,16 @@
 
 #define SANAWM_RESTRICT __restrict__
 
+// A function compiled once and called as is: never inlined and (GCC) never cloned or specialised for its callers'
+// constant arguments. See cpu::detail::run_range for why.
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#define SANAWM_NOIPA __attribute__((noipa))
+#elif defined(__GNUC__) || defined(__clang__)
+#define SANAWM_NOIPA __attribute__((noinline))
+#else
+#define SANAWM_NOIPA
+#endif
+
 // Loop-unroll hint. nvcc's device pass and clang take `#pragma unroll`; GCC takes `#pragma GCC unroll`, which
 // nvcc's front end rejects, and g++ warns on `#pragma unroll` — so nvcc's host pass gets no hint at all.
 #define SANAWM_PRAGMA(x) _Pragma(#x)

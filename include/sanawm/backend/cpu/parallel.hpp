@@ -26,6 +26,19 @@ constexpr range static_partition(index_t n, index_t parts, index_t p) noexcept {
   return {begin, begin + q + (p < r ? 1 : 0)};
 }
 
+namespace detail {
+/// Runs fn(begin, end, part) from one out-of-line function per body type, so the serial path (one part, or a
+/// nested call) and every pool part execute the same machine code. Otherwise the body is inlined into different
+/// callers and compiled differently there: GCC contracts a·b + c into an FMA in one copy and not in another (it
+/// contracts by default at -O2), and a result then depends on the thread count by an ulp (seen: the generator's
+/// 1- and 2-thread videos differed in a few pixels). Kernels that run a body directly on the caller for small
+/// problems call it through here too.
+template <class F>
+SANAWM_NOIPA void run_range(F& fn, index_t begin, index_t end, int part) {
+  fn(begin, end, part);
+}
+}  // namespace detail
+
 /// Calls fn(begin, end, part) for each part's range of [0, n) on `pool`; empty ranges are skipped.
 /// `min_per_part` limits splitting of small loops (fewer parts, less wake-up overhead).
 template <class F>
@@ -34,13 +47,13 @@ void parallel_ranges(thread_pool& pool, index_t n, F&& fn, index_t min_per_part 
   const index_t by_work = min_per_part > 1 ? (n + min_per_part - 1) / min_per_part : n;
   const index_t parts = std::min<index_t>(pool.size(), by_work);
   if (parts <= 1 || thread_pool::in_parallel_region()) {
-    fn(index_t{0}, n, 0);
+    detail::run_range(fn, index_t{0}, n, 0);
     return;
   }
   pool.run([&](int p) {
     if (p >= parts) return;
     const range r = static_partition(n, parts, p);
-    if (r.begin < r.end) fn(r.begin, r.end, p);
+    if (r.begin < r.end) detail::run_range(fn, r.begin, r.end, p);
   });
 }
 

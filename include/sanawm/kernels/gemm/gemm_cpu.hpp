@@ -629,7 +629,7 @@ void gemm_run(const gemm_args<TA, TB, TC>& p, const packed_gemm_b* pre = nullptr
               }
             };
             if (plan.parts > 1) parallel_ranges(pool, nr_panels, pack_b);
-            else pack_b(0, nr_panels, 0);
+            else cpu::detail::run_range(pack_b, 0, nr_panels, 0);
           }
           // 2. Work items (M tile, B panel group), contiguous per part so a part packs each A block once.
           auto compute = [&](index_t b, index_t e2, int) {
@@ -669,7 +669,7 @@ void gemm_run(const gemm_args<TA, TB, TC>& p, const packed_gemm_b* pre = nullptr
             }
           };
           if (plan.parts > 1) parallel_ranges(pool, items, compute);
-          else compute(0, items, 0);
+          else cpu::detail::run_range(compute, 0, items, 0);  // the same code as the parts (see run_range)
         }
       }
     }
