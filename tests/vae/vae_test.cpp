@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // LTX-2 VAE tests: golden vae_tiny_a parity (decode, causal decode, encode, block intermediates) against the
-// upstream float64 run, chunked streaming == full decoding, first-frame encoding, and loader/shape errors.
+// upstream float64 run, chunked streaming == full decoding, first-frame encoding, and loader/shape errors; the
+// conv3d(cpu_t) implicit GEMM (K = 27·Cin, multi-frame blocks, fp32 and bf16 compute) against its float64 twin.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "sanawm/io/safetensors.hpp"
+#include "sanawm/kernels/conv/conv_ref.hpp"
 #include "sanawm/model/vae/vae.hpp"
 
 namespace sanawm {
@@ -428,6 +431,271 @@ TEST_F(VaeGolden, LoadsDiffusersFolder) {
   } catch (const error& e) {
     EXPECT_NE(std::string(e.what()).find("timestep_conditioning"), std::string::npos) << e.what();
   }
+}
+
+// ---- conv3d(cpu_t): one implicit GEMM per block of output rows ---------------------------------------------------
+
+/// Fresh uniform values in [lo, hi) from a seeded LCG (a different stream per seed).
+std::vector<float> uniform_values(std::size_t n, unsigned long long seed, float lo, float hi) {
+  std::vector<float> v(n);
+  unsigned long long s = seed * 0x9E3779B97F4A7C15ull + 7;
+  for (float& x : v) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    x = lo + (hi - lo) * static_cast<float>(static_cast<double>(s >> 11) * 0x1.0p-53);
+  }
+  return v;
+}
+
+struct conv_case {
+  index_t b, t, h, w, ci, co, kt, kh, kw, left;
+};
+
+/// Runs conv3d(cpu_t) on fresh random data with the weights in `layout` (0: channels-last [Cout, kt, kh, kw, Cin]
+/// viewed through strides, used in place; 1: PyTorch-contiguous [Cout, Cin, kt, kh, kw], reordered), the output
+/// dense or channel-padded (strided rows: the scratch path), compute fp32 or bf16 (bf16-rounded activations and
+/// weights), into a NaN-poisoned output; checks every element against conv3d_ref on the same (rounded) inputs and
+/// that the padding channels of a strided output stay untouched.
+void check_conv3d_gemm(const conv_case& c, conv3d_padding pad, int layout, bool strided_out, bool bf16_compute,
+                       unsigned long long seed) {
+  const index_t taps = c.kt * c.kh * c.kw;
+  const bool causal =
+      pad.temporal == temporal_padding::causal_replicate || pad.temporal == temporal_padding::causal_zero;
+  const index_t left_n = causal ? c.left : 0;
+  const index_t front = pad.temporal == temporal_padding::valid ? 0 : causal ? c.kt - 1 : (c.kt - 1) / 2;
+  const index_t back = pad.temporal == temporal_padding::valid || causal ? 0 : (c.kt - 1) / 2;
+  const index_t t_out = c.t + front + back - c.kt + 1;
+  std::vector<float> x = uniform_values(static_cast<std::size_t>(c.b * c.t * c.h * c.w * c.ci), seed, -1, 1);
+  std::vector<float> left = uniform_values(static_cast<std::size_t>(c.b * left_n * c.h * c.w * c.ci), seed + 1, -1, 1);
+  std::vector<float> wpt = uniform_values(static_cast<std::size_t>(c.co * c.ci * taps), seed + 2, -0.5f, 0.5f);
+  std::vector<float> bias = uniform_values(static_cast<std::size_t>(c.co), seed + 3, -1, 1);
+  auto rounded = [&](const std::vector<float>& v) {
+    std::vector<double> d(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i)
+      d[i] = bf16_compute ? static_cast<double>(static_cast<float>(bf16(v[i]))) : v[i];
+    return d;
+  };
+  std::vector<double> ref(static_cast<std::size_t>(c.b * t_out * c.h * c.w * c.co));
+  std::vector<double> bias_d(bias.begin(), bias.end());
+  conv3d_ref(rounded(x), {c.b, c.t, c.h, c.w, c.ci}, rounded(wpt), c.co, c.kt, c.kh, c.kw, bias_d, pad, rounded(left),
+             left_n, ref);
+
+  // Weights: channels-last storage viewed as [Cout, Cin, kt, kh, kw], or the PyTorch-contiguous tensor itself.
+  using map = layout_stride::mapping<dextents<5>>;
+  std::vector<float> wcl(wpt.size());
+  for (index_t o = 0; o < c.co; ++o)
+    for (index_t i = 0; i < c.ci; ++i)
+      for (index_t k = 0; k < taps; ++k)
+        wcl[static_cast<std::size_t>((o * taps + k) * c.ci + i)] =
+            wpt[static_cast<std::size_t>((o * c.ci + i) * taps + k)];
+  const index_t s_cl[5] = {taps * c.ci, 1, c.kh * c.kw * c.ci, c.kw * c.ci, c.ci};
+  const index_t s_pt[5] = {c.ci * taps, taps, c.kh * c.kw, c.kw, 1};
+  const float* wdata = layout == 0 ? wcl.data() : wpt.data();
+  const tensor_view<const float, dextents<5>, layout_stride> wv(
+      wdata, map(dextents<5>(c.co, c.ci, c.kt, c.kh, c.kw), layout == 0 ? s_cl : s_pt));
+
+  // Output: dense, or each pixel's channels followed by 3 padding floats.
+  const index_t ld = strided_out ? c.co + 3 : c.co;
+  std::vector<float> y(static_cast<std::size_t>(c.b * t_out * c.h * c.w * ld), NAN);
+  const index_t s_y[5] = {t_out * c.h * c.w * ld, c.h * c.w * ld, c.w * ld, ld, 1};
+  const tensor_view<float, dextents<5>, layout_stride> yv(y.data(), map(dextents<5>(c.b, t_out, c.h, c.w, c.co), s_y));
+  const tensor_view<const float, dextents<5>> xv(x.data(), dextents<5>(c.b, c.t, c.h, c.w, c.ci));
+  const tensor_view<const float, dextents<5>> lv(left.data(), dextents<5>(left_n ? c.b : 0, left_n, c.h, c.w, c.ci));
+  const tensor_view<const float, dextents<1>> bv(bias.data(), dextents<1>(c.co));
+  conv3d(cpu_t{}, xv, wv, bv, yv, pad, lv, bf16_compute ? gemm_compute::bf16 : gemm_compute::fp32);
+
+  double ref_max = 0;
+  for (double v : ref) ref_max = std::max(ref_max, std::abs(v));
+  const double tol = 2e-6 * static_cast<double>(taps * c.ci) * std::max(1.0, ref_max) / 16.0 + 1e-6;
+  index_t bad = 0, touched_pad = 0;
+  for (index_t r = 0; r < c.b * t_out * c.h * c.w; ++r) {
+    for (index_t o = 0; o < c.co; ++o) {
+      const double got = y[static_cast<std::size_t>(r * ld + o)], want = ref[static_cast<std::size_t>(r * c.co + o)];
+      if (!(std::abs(got - want) <= tol)) {
+        if (bad++ < 5)
+          ADD_FAILURE() << "row " << r << " channel " << o << ": got " << got << " want " << want << " (tol " << tol
+                        << ")";
+      }
+    }
+    for (index_t o = c.co; o < ld; ++o) touched_pad += !std::isnan(y[static_cast<std::size_t>(r * ld + o)]);
+  }
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(touched_pad, 0) << "conv3d wrote outside the output view";
+}
+
+TEST(Conv3dImplicitGemm, MatchesFloat64ReferenceEverywhere) {
+  const conv_case cases[] = {
+      {1, 1, 2, 2, 1, 1, 3, 3, 3, 0},  {1, 4, 3, 5, 5, 7, 3, 3, 3, 2},   {2, 5, 4, 3, 8, 6, 3, 3, 3, 1},
+      {1, 3, 5, 6, 19, 17, 3, 3, 3, 0}, {1, 6, 7, 9, 3, 50, 3, 3, 3, 2},  {1, 2, 4, 7, 16, 97, 3, 3, 3, 0},
+      {1, 4, 3, 4, 6, 5, 2, 3, 1, 1},  {1, 3, 5, 4, 7, 9, 1, 1, 5, 0},
+  };
+  const index_t saved = cpu::dense::conv3d_block_bytes;
+  unsigned long long seed = 1;
+  for (const conv_case& c : cases)
+    for (temporal_padding tp :
+         {temporal_padding::causal_replicate, temporal_padding::symmetric_replicate, temporal_padding::causal_zero,
+          temporal_padding::symmetric_zero, temporal_padding::valid})
+      for (spatial_padding sp : {spatial_padding::zeros, spatial_padding::reflect}) {
+        const bool symmetric = tp == temporal_padding::symmetric_replicate || tp == temporal_padding::symmetric_zero;
+        if (symmetric && c.kt % 2 == 0) continue;
+        if (tp == temporal_padding::valid && c.t < c.kt) continue;
+        if (sp == spatial_padding::reflect && (c.kh / 2 >= c.h || c.kw / 2 >= c.w)) continue;
+        const index_t kk = c.kt * c.kh * c.kw * c.ci;
+        // Block sizes: everything in one block; one row per block; 5 rows per block (blocks straddle rows/frames).
+        for (index_t block : {saved, index_t{1}, 5 * kk * index_t{sizeof(float)}})
+          for (int layout : {0, 1})
+            for (bool strided : {false, true})
+              for (bool b16 : {false, true}) {
+                if (block != saved && (layout == 1 || b16) && strided) continue;  // keep the run short
+                SCOPED_TRACE(::testing::Message()
+                             << "case " << c.b << "x" << c.t << "x" << c.h << "x" << c.w << " " << c.ci << "->" << c.co
+                             << " k" << c.kt << c.kh << c.kw << " temporal " << int(tp) << " spatial " << int(sp)
+                             << " block " << block << " layout " << layout << " strided " << strided
+                             << " bf16 " << b16);
+                cpu::dense::conv3d_block_bytes = block;
+                check_conv3d_gemm(c, {tp, sp}, layout, strided, b16, ++seed);
+              }
+      }
+  cpu::dense::conv3d_block_bytes = saved;
+}
+
+TEST(Conv3dImplicitGemm, BlockSizeAndFrameSplitsAreBitIdentical) {
+  // The same dot product per output element whatever the block and frame split: chunked decoding relies on it.
+  const index_t t = 5, h = 6, w = 7, ci = 24, co = 40;
+  std::vector<float> x = uniform_values(static_cast<std::size_t>(t * h * w * ci), 91, -1, 1);
+  std::vector<float> wt = uniform_values(static_cast<std::size_t>(co * ci * 27), 92, -0.3f, 0.3f);
+  std::vector<float> bias = uniform_values(static_cast<std::size_t>(co), 93, -1, 1);
+  const tensor_view<const float, dextents<5>> xv(x.data(), dextents<5>(1, t, h, w, ci));
+  const tensor_view<const float, dextents<5>> wv(wt.data(), dextents<5>(co, ci, 3, 3, 3));
+  const tensor_view<const float, dextents<1>> bv(bias.data(), dextents<1>(co));
+  const conv3d_padding valid{temporal_padding::valid, spatial_padding::reflect};
+  const index_t saved = cpu::dense::conv3d_block_bytes;
+  for (bool b16 : {false, true}) {
+    const gemm_compute mode = b16 ? gemm_compute::bf16 : gemm_compute::fp32;
+    std::vector<float> full(static_cast<std::size_t>((t - 2) * h * w * co), NAN);
+    conv3d(cpu_t{}, xv, wv, bv, tensor_view<float, dextents<5>>(full.data(), dextents<5>(1, t - 2, h, w, co)), valid,
+           sanawm::detail::empty_view<float, 5>(), mode);
+    for (index_t block : {index_t{1}, 7 * 27 * ci * index_t{sizeof(float)}}) {
+      cpu::dense::conv3d_block_bytes = block;
+      // One output frame per call (window of 3 input frames), as the streaming decoder does.
+      for (index_t f = 0; f + 2 < t; ++f) {
+        std::vector<float> one(static_cast<std::size_t>(h * w * co), NAN);
+        const tensor_view<const float, dextents<5>> window(x.data() + f * h * w * ci, dextents<5>(1, 3, h, w, ci));
+        conv3d(cpu_t{}, window, wv, bv, tensor_view<float, dextents<5>>(one.data(), dextents<5>(1, 1, h, w, co)),
+               valid, sanawm::detail::empty_view<float, 5>(), mode);
+        index_t diff_count = 0;
+        for (std::size_t i = 0; i < one.size(); ++i)
+          diff_count += std::memcmp(&one[i], &full[static_cast<std::size_t>(f * h * w * co) + i], sizeof(float)) != 0;
+        EXPECT_EQ(diff_count, 0) << "frame " << f << " block " << block << " bf16 " << b16;
+      }
+    }
+  }
+  cpu::dense::conv3d_block_bytes = saved;
+}
+
+TEST(Conv3dImplicitGemm, PackedWeightsAreBitIdentical) {
+  // Weights packed ahead (pack_conv3d_weights) give the very same results as the per-call packing, in every layout
+  // and both compute modes, including Cout values that otherwise run the transposed GEMM (40, 64, 7).
+  for (index_t co : {index_t{7}, index_t{40}, index_t{48}, index_t{64}, index_t{97}})
+    for (bool b16 : {false, true}) {
+      const index_t t = 4, h = 5, w = 6, ci = 11;
+      std::vector<float> x = uniform_values(static_cast<std::size_t>(t * h * w * ci), 200 + co, -1, 1);
+      std::vector<float> wt = uniform_values(static_cast<std::size_t>(co * ci * 27), 300 + co, -0.3f, 0.3f);
+      std::vector<float> bias = uniform_values(static_cast<std::size_t>(co), 400 + co, -1, 1);
+      const tensor_view<const float, dextents<5>> xv(x.data(), dextents<5>(1, t, h, w, ci));
+      const tensor_view<const float, dextents<5>> wv(wt.data(), dextents<5>(co, ci, 3, 3, 3));
+      const tensor_view<const float, dextents<1>> bv(bias.data(), dextents<1>(co));
+      const gemm_compute mode = b16 ? gemm_compute::bf16 : gemm_compute::fp32;
+      const conv3d_padding pad{temporal_padding::symmetric_replicate, spatial_padding::reflect};
+      std::vector<float> a(static_cast<std::size_t>(t * h * w * co), NAN), b(a.size(), NAN);
+      conv3d(cpu_t{}, xv, wv, bv, tensor_view<float, dextents<5>>(a.data(), dextents<5>(1, t, h, w, co)), pad,
+             sanawm::detail::empty_view<float, 5>(), mode);
+      const cpu::packed_gemm_b packed = pack_conv3d_weights(wv, mode);
+      conv3d(cpu_t{}, xv, wv, bv, tensor_view<float, dextents<5>>(b.data(), dextents<5>(1, t, h, w, co)), pad,
+             sanawm::detail::empty_view<float, 5>(), mode, &packed);
+      index_t nan = 0;
+      for (float v : b) nan += std::isnan(v);
+      EXPECT_EQ(nan, 0);
+      EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << "co " << co << " bf16 " << b16;
+      // Packed weights of another shape or compute mode are rejected.
+      const cpu::packed_gemm_b other = pack_conv3d_weights(wv, b16 ? gemm_compute::fp32 : gemm_compute::bf16);
+      EXPECT_THROW(conv3d(cpu_t{}, xv, wv, bv, tensor_view<float, dextents<5>>(b.data(), dextents<5>(1, t, h, w, co)),
+                          pad, sanawm::detail::empty_view<float, 5>(), mode, &other),
+                   error);
+    }
+}
+
+TEST(Conv3dImplicitGemm, RejectsTf32) {
+  std::vector<float> x(2 * 2 * 2, 1.0f), wt(27, 1.0f), y(2 * 2, 0.0f);
+  const tensor_view<const float, dextents<5>> xv(x.data(), dextents<5>(1, 2, 2, 2, 1));
+  const tensor_view<const float, dextents<5>> wv(wt.data(), dextents<5>(1, 1, 3, 3, 3));
+  const tensor_view<float, dextents<5>> yv(y.data(), dextents<5>(1, 1, 2, 2, 1));
+  EXPECT_THROW(conv3d(cpu_t{}, xv, wv, tensor_view<const float, dextents<1>>(), yv,
+                      {temporal_padding::causal_replicate, spatial_padding::zeros},
+                      sanawm::detail::empty_view<float, 5>(), gemm_compute::tf32),
+               error);
+}
+
+TEST_F(VaeGolden, StagePixelsDoNotChangeTheResult) {
+  // The stage piece size (frames per conv call) and the conv's block size change only speed and memory.
+  const tensor5 z = random_latent(4, 3, 2, 5);
+  auto run = [&](index_t pixels, index_t frames) {
+    vae::decoder_stream st(*weights_, 1);
+    st.set_stage_pixels(pixels);
+    st.set_stage_frames(frames);
+    return st.push(z.data(), 1, 128, 4, 3, 2, true);
+  };
+  const auto ref = run(4096, 1);
+  {  // the packed-weight cache (small calls) changes nothing either
+    vae::vae_weights w = vae::load_vae(golden("vae_tiny_a.weights.safetensors"));
+    vae::set_weight_packing(w, true);
+    vae::decoder_stream st(w, 1);
+    const auto got = st.push(z.data(), 1, 128, 4, 3, 2, true);
+    index_t packed_convs = 0;
+    vae::for_each_conv(w, [&](const vae::conv_weights& c) { packed_convs += c.packed != nullptr; });
+    EXPECT_GT(packed_convs, 0);
+    ASSERT_EQ(got.data.size(), ref.data.size());
+    EXPECT_EQ(
+        std::memcmp(got.data.data(), ref.data.data(), static_cast<std::size_t>(ref.data.size()) * sizeof(float)), 0);
+    vae::set_weight_packing(w, false);
+    packed_convs = 0;
+    vae::for_each_conv(w, [&](const vae::conv_weights& c) { packed_convs += c.packed != nullptr; });
+    EXPECT_EQ(packed_convs, 0);
+  }
+  EXPECT_THROW(vae::decoder_stream(*weights_, 1).set_stage_pixels(-1), error);
+  const index_t saved = cpu::dense::conv3d_block_bytes;
+  for (index_t pixels : {index_t{0}, index_t{1}, index_t{64}, index_t{1} << 30})
+    for (index_t block : {saved, index_t{4096}}) {
+      cpu::dense::conv3d_block_bytes = block;
+      const auto got = run(pixels, pixels == 1 ? 2 : 1);
+      ASSERT_EQ(got.data.size(), ref.data.size());
+      const auto bytes = static_cast<std::size_t>(ref.data.size()) * sizeof(float);
+      EXPECT_EQ(std::memcmp(got.data.data(), ref.data.data(), bytes), 0)
+          << "stage_pixels " << pixels << " block " << block;
+    }
+  cpu::dense::conv3d_block_bytes = saved;
+}
+
+TEST_F(VaeGolden, Bf16WeightsDecodeAndEncode) {
+  vae::vae_weights w = vae::load_vae(golden("vae_tiny_a.weights.safetensors"));
+  vae::convert_to_bf16(w);
+  index_t fp32_left = 0, bf16_values = 0, biases = 0;
+  vae::for_each_conv(w, [&](const vae::conv_weights& c) {
+    fp32_left += c.taps.size(), bf16_values += c.taps16.size(), biases += c.bias.size();
+  });
+  EXPECT_EQ(fp32_left, 0);
+  EXPECT_EQ(bf16_values + biases + 2 * w.config.latent_channels, vae::parameter_count(w));
+  const tensor5 z = read5(*io_, "decode.latent");
+  const tensor5 v = vae::decode(w, z.view());
+  // bf16 products through ~14 convs: about 1 % of the output range (the fp32 port is at 1e-6).
+  expect_close("bf16 decode vs f64", v.data(), io_->read_as<double>("decode.video_f64"), 5e-2, 2e-2);
+  const diff d = compare(v.data(), io_->read_as<double>("decode.video_f64"));
+  EXPECT_GT(d.max_abs, 1e-5) << "the bf16 path should not be the fp32 one";
+  const tensor5 vc = vae::decode(w, z.view(), {false, 1});
+  EXPECT_EQ(std::memcmp(vc.data(), v.data(), static_cast<std::size_t>(v.size()) * sizeof(float)), 0)
+      << "chunked bf16 decode == full bf16 decode";
+  const tensor5 img = read5(*io_, "encode.video");
+  const vae::posterior p = vae::encode(w, img.view());
+  expect_close("bf16 encode.mean vs f64", p.mean.data(), io_->read_as<double>("encode.mean_f64"), 5e-2, 2e-2);
 }
 
 TEST(VaeConfig, PresetsAndValidation) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // sanawm/kernels/conv/conv_cpu.hpp — the CPU fast paths of the convolutions: 1x1 and the temporal conv as
-// (batched) GEMMs on the packed CPU GEMM, conv3d as an implicit GEMM (one padded slab per output frame, one
-// GEMM per tap on shifted rows of it), the depthwise convs with SIMD over channels, threaded on the pool.
+// (batched) GEMMs on the packed CPU GEMM, conv3d as one implicit GEMM with K = kt·kh·kw·Cin over gathered input
+// rows, the depthwise convs with SIMD over channels, threaded on the pool.
 #pragma once
 
 #if defined(__CUDACC__)
@@ -376,110 +376,271 @@ void temporal_conv3(cpu_t, const X& x, const W& w, const Y& y, const temporal_co
 
 // ---- general 3-D conv -------------------------------------------------------------------------------------
 
-/// General stride-1 3-D conv on the CPU as an implicit GEMM: for each output frame, the kt source frames are
-/// padded (time and space) into one slab [kt, H+2ph, W+2pw, Cin]; output pixel (h, w) of tap (dt, dh, dw)
-/// then reads slab row ((dt·Hp + h + dh)·Wp + w + dw), so each tap is one GEMM over H·Wp consecutive rows
-/// (the 2pw extra columns per row are computed and dropped), accumulated in fp32; bias and the rounding come
-/// last. Semantics and shapes: conv3d_portable. Weights with a contiguous Cin axis are used in place (pass a
-/// tap-major [kt, kh, kw, Cout, Cin] buffer as a strided [Cout, Cin, kt, kh, kw] view to skip the per-call
-/// reorder).
+namespace cpu::dense {
+
+/// Upper bound (bytes) of the gathered input block conv3d(cpu_t) multiplies per GEMM: rows × kt·kh·kw·Cin values.
+/// Larger blocks amortise the GEMM's per-call packing of the weights; the block is the kernel's only extra memory
+/// (kept per thread and reused across calls). A tuning knob for benchmarks and tests (a tiny value forces many
+/// blocks); not thread-safe to change while convs run.
+inline index_t conv3d_block_bytes = index_t{4} << 20;
+
+/// A per-thread scratch of at least n elements, grown on demand and reused by later calls (no per-call page faults);
+/// `Slot` tells apart buffers that are live at the same time.
+template <class T, int Slot>
+T* conv3d_scratch(index_t n) {
+  thread_local host_buffer<T> buf;
+  if (buf.size() < n) {
+    buf = host_buffer<T>();  // release before allocating the larger one
+    buf = host_buffer<T>(n);
+  }
+  return buf.data();
+}
+
+/// Rows of the gathered block for K = taps·Cin and Cout output channels: conv3d_block_bytes worth (the block is
+/// written by the gather and read right back by the GEMM's packing, so it should stay in cache), but at least
+/// min(Cout, 8× that) rows, so that the weights [Cout, K] (packed again by every GEMM call) are not packed more
+/// often than the block is read — only convs with many output channels (many FLOPs per gathered value) get large
+/// blocks. Rounded down to a multiple of `unit` (the GEMM's register tile along the rows) when above it.
+template <class TIn>
+index_t conv3d_block_rows(index_t rows, index_t k, index_t co, index_t unit) noexcept {
+  const index_t row_bytes = std::max<index_t>(1, k * static_cast<index_t>(sizeof(TIn)));
+  const index_t base = std::max<index_t>(1, conv3d_block_bytes / row_bytes);
+  index_t mb = std::max(base, std::min(co, 8 * base));
+  if (mb > unit) mb = mb / unit * unit;
+  return std::min(rows, mb);
+}
+
+}  // namespace cpu::dense
+
+namespace cpu::dense {
+
+/// Whether conv3d(cpu_t) runs its GEMM transposed (yᵀ = W · blockᵀ, Cout as the GEMM's M) for `co` output
+/// channels: when Cout fills the micro-kernel's 8-row register tile clearly better than its NR-column one (NR = 48
+/// on AVX-512: Cout = 64 uses 64 of 96 computed columns, 128 uses 128 of 144). Depends on Cout only, so a conv's
+/// arithmetic never changes with the number of frames.
+inline bool conv3d_transposed(index_t co) noexcept {
+  using Cfg = detail::gemm_config<native_isa, detail::gemm_kind::f32>;
+  const index_t nr = Cfg::nv * vec<float, native_isa>::width, mr = Cfg::mr;
+  const double eff_n = static_cast<double>(co) / static_cast<double>((co + nr - 1) / nr * nr);
+  const double eff_m = static_cast<double>(co) / static_cast<double>((co + mr - 1) / mr * mr);
+  return eff_m > eff_n + 0.03;
+}
+
+/// dst[0..n) = src[0..n) converted to TD (a plain copy when the types agree; bf16 rounds to nearest even).
+template <class Isa, class TD, class TS>
+SANAWM_FORCEINLINE void convert_copy(TD* dst, const TS* src, index_t n) noexcept {
+  if constexpr (std::is_same_v<TD, TS>) {
+    std::memcpy(static_cast<void*>(dst), src, static_cast<std::size_t>(n) * sizeof(TS));
+  } else {
+    using V = vec<float, Isa>;
+    index_t i = 0;
+    for (; i + V::width <= n; i += V::width) store<Isa>(load<Isa>(src + i), dst + i);
+    if (i < n) store_partial<Isa>(load_partial<Isa>(src + i, n - i), dst + i, n - i);
+  }
+}
+
+/// conv3d(cpu_t) with the gathered activations in TG (TIn, or bf16 for the bf16 compute mode) and GEMM compute
+/// mode `mode`. See conv3d below.
+template <class TG, dense_view<5> X, dense_view<5> W, dense_out_view<5> Y, dense_view<5> L>
+void conv3d_gemm(const X& x, const W& w, const float* bias, const Y& y, conv3d_padding pad, const L& left,
+                 gemm_compute mode, const packed_gemm_b* packed) {
+  using TIn = typename X::value_type;
+  using TW = typename W::value_type;
+  using TOut = typename Y::value_type;
+  using Isa = native_isa;
+  const index_t b_n = x.extent(0), t_in = x.extent(1), hh = x.extent(2), ww = x.extent(3), ci = x.extent(4);
+  const index_t co = w.extent(0), kt = w.extent(2), kh = w.extent(3), kw = w.extent(4), t_out = y.extent(1);
+  const index_t ph = kh / 2, pw = kw / 2, taps = kt * kh * kw, kk = taps * ci;
+
+  // The weights as B [Cout, K], K index = ((dt·kh + dh)·kw + dw)·Cin + i.
+  const TW* bmat = w.data();
+  index_t ldb = co > 1 ? w.stride(0) : kk;
+  host_buffer<TW> reordered;
+  const bool in_place = packed != nullptr ||  // packed: B is never read from w
+                        ((ci == 1 || w.stride(1) == 1) && (kw == 1 || w.stride(4) == ci) &&
+                         (kh == 1 || w.stride(3) == kw * ci) && (kt == 1 || w.stride(2) == kh * kw * ci) &&
+                         (co == 1 || w.stride(0) >= kk));
+  if (!in_place) {
+    reordered = host_buffer<TW>(co * kk);
+    parallel_items(co, kk, [&](index_t b, index_t e) {
+      for (index_t o = b; o < e; ++o)
+        for (index_t k = 0; k < taps; ++k)
+          for (index_t i = 0; i < ci; ++i)
+            reordered[o * kk + k * ci + i] = w(o, i, k / (kh * kw), (k / kw) % kh, k % kw);
+    });
+    bmat = reordered.data(), ldb = kk;
+  }
+
+  // y rows (t, h, w) of one batch item are GEMM rows at a constant stride when the clip is dense over them;
+  // otherwise each block goes through an fp32 scratch and is copied out.
+  const index_t ldc = ww > 1 ? y.stride(3) : hh > 1 ? y.stride(2) : t_out > 1 ? y.stride(1) : co;
+  const bool direct = ldc >= co && (ww == 1 || y.stride(3) == ldc) && (hh == 1 || y.stride(2) == ww * ldc) &&
+                      (t_out == 1 || y.stride(1) == hh * ww * ldc);
+  const bool px_contig = ww == 1 || x.stride(3) == ci;
+  const bool left_contig = left.size() == 0 || ww == 1 || left.stride(3) == ci;
+  const bool transposed = !packed && conv3d_transposed(co);
+
+  const index_t rows = t_out * hh * ww;
+  using Cfg = detail::gemm_config<Isa, detail::gemm_kind::f32>;
+  const index_t mb = conv3d_block_rows<TG>(rows, kk, co, transposed ? Cfg::nv * vec<float, Isa>::width : Cfg::mr);
+  TG* col = conv3d_scratch<TG, 0>(mb * kk);
+  float* cbuf = direct && !transposed ? nullptr : conv3d_scratch<float, 1>(mb * co);
+  const TG zero = sanawm::detail::dense_store<TG>(0.0f);
+
+  for (index_t b = 0; b < b_n; ++b) {
+    for (index_t r0 = 0; r0 < rows; r0 += mb) {
+      const index_t m = std::min(mb, rows - r0);
+      // Gather: row r of the block holds, for every tap, the Cin values that tap reads for output position r0 + r.
+      parallel_items(m, kk, [&](index_t begin, index_t end) {
+        for (index_t r = begin; r < end; ++r) {
+          const index_t q = r0 + r, t = q / (hh * ww), h = (q / ww) % hh, wi = q % ww;
+          TG* dst = col + r * kk;
+          for (index_t dt = 0; dt < kt; ++dt) {
+            const sanawm::detail::frame_source fs =
+                sanawm::detail::conv3d_frame_source(pad.temporal, t, dt, kt, t_in, left.extent(1));
+            for (index_t dh = 0; dh < kh; ++dh, dst += kw * ci) {
+              const index_t sr = sanawm::detail::spatial_source(h + dh - ph, hh, pad.spatial);
+              if (fs.kind == 2 || sr < 0) {
+                std::fill(dst, dst + kw * ci, zero);
+                continue;
+              }
+              auto pixel = [&](index_t sc) -> const TIn* {
+                return fs.kind == 0 ? &x(b, fs.index, sr, sc, 0) : &left(b, fs.index, sr, sc, 0);
+              };
+              if (wi - pw >= 0 && wi - pw + kw <= ww && (fs.kind == 0 ? px_contig : left_contig)) {
+                convert_copy<Isa>(dst, pixel(wi - pw), kw * ci);  // interior: the kw pixels are contiguous
+                continue;
+              }
+              for (index_t dw = 0; dw < kw; ++dw) {
+                const index_t sc = sanawm::detail::spatial_source(wi + dw - pw, ww, pad.spatial);
+                if (sc < 0) std::fill(dst + dw * ci, dst + (dw + 1) * ci, zero);
+                else convert_copy<Isa>(dst + dw * ci, pixel(sc), ci);
+              }
+            }
+          }
+        }
+      });
+      if (transposed) {
+        // yᵀ [Cout, m] = W · blockᵀ: Cout is the GEMM's M (register rows of 8), the pixels its N; then transpose
+        // out with the bias. Same products in the same K order as the untransposed GEMM (bit-identical).
+        gemm_args<TW, TG, float> p;
+        p.m = co, p.n = m, p.k = kk;
+        p.a = bmat, p.lda = ldb, p.b = col, p.ldb = kk;
+        p.c = cbuf, p.ldc = m;
+        p.compute = mode;
+        gemm(cpu_t{}, p);
+        parallel_items(m, 2 * co, [&](index_t begin, index_t end) {
+          constexpr index_t rb = 16;  // rows per pass: each Cout row of yᵀ is read 16 pixels at a time
+          for (index_t r1 = begin; r1 < end; r1 += rb) {
+            const index_t r2 = std::min(end, r1 + rb);
+            for (index_t r = r1; r < r2; ++r) {
+              const index_t q = r0 + r, t = q / (hh * ww), h = (q / ww) % hh, wi = q % ww;
+              TOut* dst = &y(b, t, h, wi, 0);
+              const float* src = cbuf + r;
+              for (index_t o = 0; o < co; ++o)
+                dst[o] = sanawm::detail::dense_store<TOut>(src[o * m] + (bias ? bias[o] : 0.0f));
+            }
+          }
+        });
+        continue;
+      }
+      const index_t t0 = r0 / (hh * ww), h0 = (r0 / ww) % hh, w0 = r0 % ww;
+      if (direct) {
+        gemm_args<TG, TW, TOut> p;
+        p.m = m, p.n = co, p.k = kk;
+        p.a = col, p.lda = kk, p.b = bmat, p.ldb = ldb;
+        p.c = &y(b, t0, h0, w0, 0), p.ldc = ldc;
+        p.epilogue.bias = bias;
+        p.compute = mode;
+        if (packed) gemm(cpu_t{}, p, *packed);
+        else gemm(cpu_t{}, p);
+      } else {
+        gemm_args<TG, TW, float> p;
+        p.m = m, p.n = co, p.k = kk;
+        p.a = col, p.lda = kk, p.b = bmat, p.ldb = ldb;
+        p.c = cbuf, p.ldc = co;
+        p.epilogue.bias = bias;
+        p.compute = mode;
+        if (packed) gemm(cpu_t{}, p, *packed);
+        else gemm(cpu_t{}, p);
+        parallel_items(m, 2 * co, [&](index_t begin, index_t end) {
+          for (index_t r = begin; r < end; ++r) {
+            const index_t q = r0 + r, t = q / (hh * ww), h = (q / ww) % hh, wi = q % ww;
+            finish_row<Isa, TOut, float>(cbuf + r * co, nullptr, nullptr, &y(b, t, h, wi, 0), co);
+          }
+        });
+      }
+    }
+  }
+}
+
+}  // namespace cpu::dense
+
+/// General stride-1 3-D conv on the CPU as ONE implicit GEMM with K = kt·kh·kw·Cin: output positions (frame, row,
+/// column) of a batch item are flattened into GEMM rows; a block of rows (all output frames at once when it fits,
+/// cpu::dense::conv3d_block_bytes) gathers, per row, the kt·kh·kw input pixels its taps read (temporal and spatial
+/// padding resolved while gathering: replicated/reflected pixels are copied, zero pads written as zeros), and one
+/// GEMM against the weights [Cout, kt·kh·kw·Cin] writes y with the bias in its epilogue. Every output element is
+/// the same fp32-accumulated dot product (same K order and K steps) whatever the block, frame count or thread
+/// count, so splitting a clip into frame chunks gives bit-identical results. Semantics and shapes:
+/// conv3d_portable. Weights: a view whose memory is [Cout, kt, kh, kw, Cin] (Cin innermost, e.g. PyTorch's [Cout,
+/// Cin, kt, kh, kw] permuted to channels-last and viewed back through strides) is used in place; any other layout
+/// is reordered once per call.
+/// `compute`: automatic = fp32 products unless x and w are both bf16 (then exact bf16 products, as before);
+/// fp32 = fp32 products of the (widened) inputs; bf16 = activations rounded to bf16 (nearest even) while they are
+/// gathered and weights rounded to bf16 (pass bf16 weights to skip that), products accumulated in fp32 (vdpbf16ps
+/// where available: about twice the fp32 rate). tf32 is rejected.
+/// `packed` (optional): the weights as the GEMM's B [Cout, kt·kh·kw·Cin] packed ahead by pack_conv3d_weights for
+/// this compute mode; the call then skips packing the weights, which dominates when a call has few output positions
+/// (small frames). Same products in the same order: bit-identical results. w must still describe the weights.
 template <dense_view<5> X, dense_view<5> W, f32_view<1> B, dense_out_view<5> Y, dense_view<5> L>
 void conv3d(cpu_t, const X& x_in, const W& w_in, const B& bias_in, const Y& y_out, conv3d_padding pad,
-            const L& left_in) {
+            const L& left_in, gemm_compute compute = gemm_compute::automatic,
+            const cpu::packed_gemm_b* packed = nullptr) {
   static_assert(std::is_same_v<typename L::value_type, typename X::value_type>,
                 "sanawm: conv3d: the left context has x's element type");
   detail::check_conv3d_args("conv3d", x_in, w_in, bias_in, y_out, left_in, pad);
+  SANAWM_EXPECT(compute != gemm_compute::tf32, "conv3d", "compute tf32 is a CUDA mode; use fp32 or bf16 on the CPU");
   using TIn = typename X::value_type;
   using TW = typename W::value_type;
-  using Isa = cpu::native_isa;
   const auto x = as_input(x_in);
   const auto w = as_input(w_in);
   const auto y = as_output(y_out);
   const auto left = as_input(left_in);
   const float* bias = detail::optional_vector("conv3d", "bias", bias_in, w.extent(0));
-  const index_t b_n = x.extent(0), t_in = x.extent(1), hh = x.extent(2), ww = x.extent(3), ci = x.extent(4);
-  const index_t co = w.extent(0), kt = w.extent(2), kh = w.extent(3), kw = w.extent(4), t_out = y.extent(1);
-  const index_t ph = kh / 2, pw = kw / 2, hp = hh + 2 * ph, wp = ww + 2 * pw, taps = kt * kh * kw;
   if (y.size() == 0) return;
-
-  // Tap matrices [Cout, Cin], tap = (dt·kh + dh)·kw + dw.
-  std::vector<const TW*> tap(static_cast<std::size_t>(taps));
-  index_t ldb = ci;
-  host_buffer<TW> reordered;
-  if (w.stride(1) == 1 || ci <= 1) {
-    for (index_t k = 0; k < taps; ++k)
-      tap[static_cast<std::size_t>(k)] = &w(0, 0, k / (kh * kw), (k / kw) % kh, k % kw);
-    ldb = co > 1 ? w.stride(0) : ci;
-  } else {
-    reordered = host_buffer<TW>(taps * co * ci);
-    cpu::dense::parallel_items(co, taps * ci, [&](index_t b, index_t e) {
-      for (index_t o = b; o < e; ++o)
-        for (index_t k = 0; k < taps; ++k)
-          for (index_t i = 0; i < ci; ++i)
-            reordered[(k * co + o) * ci + i] = w(o, i, k / (kh * kw), (k / kw) % kh, k % kw);
-    });
-    for (index_t k = 0; k < taps; ++k) tap[static_cast<std::size_t>(k)] = reordered.data() + k * co * ci;
+  const gemm_compute mode =
+      compute == gemm_compute::automatic ? cpu::dense::conv_gemm_compute<TIn, TW>() : compute;
+  if (packed) {
+    const index_t k = w.extent(1) * w.extent(2) * w.extent(3) * w.extent(4);
+    SANAWM_EXPECT(packed->n() == w.extent(0) && packed->k() == k, "conv3d", "the packed weights are [", packed->n(),
+                  ", ", packed->k(), "] but the conv needs [", w.extent(0), ", ", k, "]");
+    SANAWM_EXPECT(packed->compute() == mode, "conv3d", "the packed weights are for another compute mode");
   }
+  if (mode == gemm_compute::bf16) cpu::dense::conv3d_gemm<bf16>(x, w, bias, y, pad, left, mode, packed);
+  else cpu::dense::conv3d_gemm<TIn>(x, w, bias, y, pad, left, mode, packed);
+}
 
-  // One slab (plus kw rows of slack read only by the dropped columns) and one fp32 accumulator per output
-  // frame.
-  const index_t plane = hp * wp, slab_rows = kt * plane + kw;
-  host_buffer<TIn> slab(slab_rows * ci);
-  for (index_t i = kt * plane * ci; i < slab_rows * ci; ++i) slab[i] = detail::dense_store<TIn>(0.0f);
-  const index_t m = hh * wp;
-  host_buffer<float> acc(m * co);
-
-  std::vector<detail::frame_source> fs(static_cast<std::size_t>(kt));
-  for (index_t b = 0; b < b_n; ++b) {
-    for (index_t t = 0; t < t_out; ++t) {
-      for (std::size_t dt = 0; dt < fs.size(); ++dt)
-        fs[dt] =
-            detail::conv3d_frame_source(pad.temporal, t, static_cast<index_t>(dt), kt, t_in, left.extent(1));
-      // Build the slab, one padded row (dt, r) per work item.
-      cpu::dense::parallel_items(kt * hp, wp * ci, [&](index_t begin, index_t end) {
-        for (index_t item = begin; item < end; ++item) {
-          const auto dt = static_cast<std::size_t>(item / hp);
-          const index_t r = item % hp;
-          TIn* dst = slab.data() + (static_cast<index_t>(dt) * plane + r * wp) * ci;
-          const index_t sr = detail::spatial_source(r - ph, hh, pad.spatial);
-          for (index_t col = 0; col < wp; ++col, dst += ci) {
-            const index_t sc = detail::spatial_source(col - pw, ww, pad.spatial);
-            if (fs[dt].kind == 2 || sr < 0 || sc < 0) {
-              std::fill(dst, dst + ci, detail::dense_store<TIn>(0.0f));
-              continue;
-            }
-            const TIn* px =
-                fs[dt].kind == 0 ? &x(b, fs[dt].index, sr, sc, 0) : &left(b, fs[dt].index, sr, sc, 0);
-            std::memcpy(static_cast<void*>(dst), px, static_cast<std::size_t>(ci) * sizeof(TIn));
-          }
-        }
-      });
-      // One GEMM per tap; taps reading a zero frame are skipped.
-      bool first = true;
-      for (index_t k = 0; k < taps; ++k) {
-        const index_t dt = k / (kh * kw), dh = (k / kw) % kh, dw = k % kw;
-        if (fs[static_cast<std::size_t>(dt)].kind == 2) continue;
-        gemm_args<TIn, TW, float> p;
-        p.m = m, p.n = co, p.k = ci;
-        p.a = slab.data() + (dt * plane + dh * wp + dw) * ci, p.lda = ci;
-        p.b = tap[static_cast<std::size_t>(k)], p.ldb = ldb;
-        p.c = acc.data(), p.ldc = co;
-        p.beta = first ? 0.0f : 1.0f;
-        p.compute = cpu::dense::conv_gemm_compute<TIn, TW>();
-        gemm(cpu_t{}, p);
-        first = false;
-      }
-      if (first) std::fill(acc.begin(), acc.end(), 0.0f);
-      // Drop the padded columns, add the bias, round.
-      cpu::dense::parallel_items(hh * ww, 2 * co, [&](index_t begin, index_t end) {
-        for (index_t px = begin; px < end; ++px) {
-          const index_t h = px / ww, wi = px % ww;
-          cpu::dense::finish_row<Isa, typename Y::value_type, float>(acc.data() + (h * wp + wi) * co, bias,
-                                                                     nullptr, &y(b, t, h, wi, 0), co);
-        }
-      });
-    }
-  }
+/// The weights of conv3d (any layout conv3d takes) packed for its GEMM in compute mode `compute` (fp32 or bf16;
+/// automatic resolves as conv3d would for activations of type TIn): pass the result as conv3d's `packed` argument.
+/// Costs one more copy of the weights (Cout rounded up to the GEMM's register tile).
+template <class TIn = float, dense_view<5> W>
+cpu::packed_gemm_b pack_conv3d_weights(const W& w_in, gemm_compute compute = gemm_compute::automatic) {
+  using TW = typename W::value_type;
+  const auto w = as_input(w_in);
+  const index_t co = w.extent(0), ci = w.extent(1), kt = w.extent(2), kh = w.extent(3), kw = w.extent(4);
+  const index_t taps = kt * kh * kw, kk = taps * ci;
+  const gemm_compute mode =
+      compute == gemm_compute::automatic ? cpu::dense::conv_gemm_compute<TIn, TW>() : compute;
+  SANAWM_EXPECT(mode == gemm_compute::fp32 || mode == gemm_compute::bf16, "pack_conv3d_weights",
+                "compute must be fp32 or bf16");
+  host_buffer<TW> b(co * kk);
+  cpu::dense::parallel_items(co, kk, [&](index_t b0, index_t e) {
+    for (index_t o = b0; o < e; ++o)
+      for (index_t k = 0; k < taps; ++k)
+        for (index_t i = 0; i < ci; ++i) b[o * kk + k * ci + i] = w(o, i, k / (kh * kw), (k / kw) % kh, k % kw);
+  });
+  return cpu::pack_gemm_b(b.data(), co, kk, kk, mode);
 }
 /// conv3d on the CPU without a left context.
 template <dense_view<5> X, dense_view<5> W, f32_view<1> B, dense_out_view<5> Y>

@@ -50,6 +50,13 @@ struct conv_stream {
     if (x.t > 0 && (x.h != hist.h || x.w != hist.w || x.c != hist.c))
       throw make_error("vae", w->key, ": chunk is ", x.h, "x", x.w, "x", x.c, " but earlier chunks were ", hist.h, "x",
                        hist.w, "x", hist.c);
+    if (hist.t == 2 && !(last && !causal)) {
+      // Steady state: the two history frames are the causal left context of x (no window copy).
+      if (x.t == 0) return clip(0, x.h, x.w, w->cout);
+      clip y = conv(*w, x, temporal_padding::causal_replicate, pad, &hist);
+      hist = x.t >= 2 ? slice_frames(x, x.t - 2, x.t) : concat_frames({{&hist, {1, 2}}, {&x, {0, 1}}});
+      return y;
+    }
     clip window = concat_frames({{&hist, {0, hist.t}}, {&x, {0, x.t}}});
     const index_t seen = window.t;
     if (!causal && last) window = concat_frames({{&window, {0, seen}}, {&window, {seen - 1, seen}}});
@@ -151,8 +158,9 @@ struct video_chunk {
 ///   VAE's math): latent frame 0 gives 1 frame, every later latent frame 8, at once;
 /// - non-causal decoder (LTX-2.0 `vae/`): each conv delays by one of its input frames, so output lags the input by a
 ///   bounded number of frames until the final push (`last` = true) flushes the rest.
-/// Memory: two frames of history per conv plus one piece (stage_frames() input frames) of activations per stage,
-/// independent of the video length and of the chunk size (the sink form of push hands frames out as they appear).
+/// Memory: two frames of history per conv plus one piece (max(stage_frames() frames, stage_pixels() pixels) of
+/// input) of activations per stage, independent of the video length and of the chunk size (the sink form of push
+/// hands frames out as they appear).
 /// The stream keeps a pointer to `w`, which must outlive it.
 class decoder_stream {
  public:
@@ -202,8 +210,8 @@ class decoder_stream {
   using frame_sink = std::function<void(index_t sample, const video_chunk& chunk)>;
 
   /// Feeds latent frames [B, C_lat, n, h, w] (channels-first, contiguous); `last` marks the end of the video.
-  /// n may be 0 (e.g. a final flush). Decoded frames go to `sink` a few at a time (every stage processes at most
-  /// stage_frames() input frames per step, so the working set is a few frames per layer even when the non-causal
+  /// n may be 0 (e.g. a final flush). Decoded frames go to `sink` a few at a time (every stage processes one piece
+  /// of input per step, see stage_pixels(), so the working set is a few frames per layer even when the non-causal
   /// decoder's look-ahead is flushed at the end).
   void push(const float* latent, index_t b_n, index_t c_n, index_t n, index_t h, index_t w, bool last,
             const frame_sink& sink) {
@@ -255,12 +263,24 @@ class decoder_stream {
     return out;
   }
 
-  /// Input frames each stage takes per step (default 1: the smallest working set; the conv cost per output frame
-  /// does not depend on it).
+  /// Input frames each stage takes per step, at least (default 1). A stage takes more frames per step where its
+  /// frames are small: up to stage_pixels() input pixels (frames × H × W) per step, so that the convs of the
+  /// low-resolution stages run as one GEMM over several frames (the weights are read once per step, not once per
+  /// frame) while the high-resolution stages still go one frame at a time. Results do not depend on either
+  /// setting (every output element is the same dot product); only the working set and speed do. Frames are never
+  /// waited for: a step takes what has arrived, so streaming latency is unchanged.
   index_t stage_frames() const noexcept { return stage_frames_; }
   void set_stage_frames(index_t n) {
     if (n < 1) throw make_error("vae", "decoder_stream: stage_frames ", n, " must be >= 1");
     stage_frames_ = n;
+  }
+  /// Input pixels (frames × H × W) a stage takes per step, at most, when that is more than stage_frames() frames
+  /// (default 4096: a stage's piece is then at most max(one frame, 4096 pixels) × channels). 0 or 1 = always
+  /// stage_frames() frames.
+  index_t stage_pixels() const noexcept { return stage_pixels_; }
+  void set_stage_pixels(index_t n) {
+    if (n < 0) throw make_error("vae", "decoder_stream: stage_pixels ", n, " must be >= 0");
+    stage_pixels_ = n;
   }
 
   /// Callback for intermediate activations (channels-last clips) by module name: "decoder.conv_in",
@@ -310,8 +330,8 @@ class decoder_stream {
     return n;
   }
 
-  // Pushes x through stages [i, end) in pieces of at most stage_frames_ frames, depth first, so every stage holds
-  // only one piece's activations; the last stage's output goes to the sink.
+  // Pushes x through stages [i, end) in pieces of max(stage_frames_, stage_pixels_ / (H·W)) frames, depth first, so
+  // every stage holds only one piece's activations; the last stage's output goes to the sink.
   void process(index_t b, std::size_t i, const clip& x, bool last, const frame_sink& sink) {
     detail::decoder_state& s = states_[static_cast<std::size_t>(b)];
     if (i == stage_count(s)) {
@@ -334,8 +354,10 @@ class decoder_stream {
       process(b, i + 1, y, true, sink);
       return;
     }
-    for (index_t p0 = 0; p0 < x.t; p0 += stage_frames_) {
-      const index_t p1 = std::min(x.t, p0 + stage_frames_);
+    const index_t plane = std::max<index_t>(1, x.h * x.w);
+    const index_t step = std::max(stage_frames_, stage_pixels_ / plane);
+    for (index_t p0 = 0; p0 < x.t; p0 += step) {
+      const index_t p1 = std::min(x.t, p0 + step);
       const bool l = last && p1 == x.t;
       clip piece;
       const clip* in = &x;
@@ -351,6 +373,7 @@ class decoder_stream {
   std::vector<detail::decoder_state> states_;
   std::vector<index_t> emitted_;
   index_t stage_frames_ = 1;
+  index_t stage_pixels_ = 4096;
   index_t h_ = 0, w_lat_ = 0;
   bool started_ = false, finished_ = false;
 };

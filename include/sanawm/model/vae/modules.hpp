@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // sanawm/model/vae/modules.hpp — the LTX-2 VAE's parameter tree keyed by the diffusers checkpoint names: conv
-// weights (stored tap-major for the implicit-GEMM conv), ResNets, down/up blocks, encoder, decoder, latent statistics.
+// weights (stored [Cout, kt, kh, kw, Cin] for the implicit-GEMM conv), ResNets, down/up blocks, encoder, decoder,
+// latent statistics.
 #pragma once
 
 #include <cmath>       // std::sqrt
+#include <memory>      // std::shared_ptr
 #include <string>      // std::string
 #include <utility>     // std::move
 #include <vector>      // std::vector
 
+#include "sanawm/core/bf16.hpp"          // bf16
 #include "sanawm/core/buffer.hpp"        // host_buffer
 #include "sanawm/core/error.hpp"         // make_error, str_cat
 #include "sanawm/core/int.hpp"           // index_t
@@ -16,16 +19,28 @@
 #include "sanawm/core/tensor.hpp"        // tensor_view
 #include "sanawm/model/vae/config.hpp"   // vae_config, levels
 
+namespace sanawm::cpu {
+class packed_gemm_b;  // kernels/gemm/gemm_cpu.hpp (host only); built and used by vae::conv (ops.hpp)
+}  // namespace sanawm::cpu
+
 namespace sanawm::vae {
 
 /// One `LTX2VideoCausalConv3d`: checkpoint keys `<key>.conv.weight` [Cout, Cin, kt, kh, kw] and `<key>.conv.bias`
-/// [Cout]. The weight is kept tap-major, [kt, kh, kw, Cout, Cin], so every tap is a contiguous [Cout, Cin] GEMM
-/// operand and conv3d(cpu_t) never reorders it per call.
+/// [Cout]. The weight is kept channels-last, [Cout, kt, kh, kw, Cin]: exactly the [Cout, 27·Cin] B operand of
+/// conv3d(cpu_t)'s single implicit GEMM, so no call reorders it.
 struct conv_weights {
   std::string key;  ///< module path, e.g. "decoder.up_blocks.0.upsamplers.0.conv"
   index_t cout = 0, cin = 0, kt = 3, kh = 3, kw = 3;
-  host_buffer<float> taps;  ///< [kt, kh, kw, Cout, Cin]
-  host_buffer<float> bias;  ///< [Cout]
+  host_buffer<float> taps;   ///< [Cout, kt, kh, kw, Cin] fp32 (empty after to_bf16())
+  host_buffer<bf16> taps16;  ///< the same in bf16 after to_bf16(): the conv then runs in the bf16 compute mode
+  host_buffer<float> bias;   ///< [Cout]
+  /// With `pack_small_calls` (set_weight_packing), conv() packs the weights for the conv's GEMM once, on the first
+  /// call with few output positions, and reuses them: such calls (small frames) otherwise spend as long packing the
+  /// weights as multiplying. One more copy of this conv's weights while set. Reset whenever the weights change
+  /// (call invalidate_packed() after writing `taps` directly).
+  bool pack_small_calls = false;
+  mutable std::shared_ptr<const cpu::packed_gemm_b> packed;
+  void invalidate_packed() noexcept { packed.reset(); }
 
   conv_weights() = default;
   conv_weights(std::string k, index_t co, index_t ci)
@@ -36,22 +51,41 @@ struct conv_weights {
   std::vector<index_t> weight_shape() const { return {cout, cin, kt, kh, kw}; }
   index_t weight_numel() const noexcept { return cout * cin * kt * kh * kw; }
 
-  /// Copies a PyTorch-layout weight [Cout, Cin, kt, kh, kw] (and the bias [Cout]) into the tap-major store.
+  /// Copies a PyTorch-layout weight [Cout, Cin, kt, kh, kw] (and the bias [Cout]) into the channels-last store.
   void set_from_pytorch(const float* w, const float* b) {
+    invalidate_packed();
     const index_t taps_n = kt * kh * kw;
     for (index_t o = 0; o < cout; ++o)
       for (index_t i = 0; i < cin; ++i)
-        for (index_t k = 0; k < taps_n; ++k) taps[(k * cout + o) * cin + i] = w[(o * cin + i) * taps_n + k];
+        for (index_t k = 0; k < taps_n; ++k) taps[(o * taps_n + k) * cin + i] = w[(o * cin + i) * taps_n + k];
     for (index_t o = 0; o < cout; ++o) bias[o] = b[o];
   }
 
-  /// The weight as the [Cout, Cin, kt, kh, kw] strided view conv3d expects (PyTorch axis order, tap-major memory).
+  /// The weight as the [Cout, Cin, kt, kh, kw] strided view conv3d expects (PyTorch axis order, channels-last
+  /// memory).
   tensor_view<const float, dextents<5>, layout_stride> view() const noexcept {
-    const index_t s[5] = {cin, 1, kh * kw * cout * cin, kw * cout * cin, cout * cin};
+    const index_t s[5] = {kt * kh * kw * cin, 1, kh * kw * cin, kw * cin, cin};
     using map = layout_stride::mapping<dextents<5>>;
     return {taps.data(), map(dextents<5>(cout, cin, kt, kh, kw), s)};
   }
+  /// The bf16 weights (after to_bf16()) as the same strided view.
+  tensor_view<const bf16, dextents<5>, layout_stride> view16() const noexcept {
+    const index_t s[5] = {kt * kh * kw * cin, 1, kh * kw * cin, kw * cin, cin};
+    using map = layout_stride::mapping<dextents<5>>;
+    return {taps16.data(), map(dextents<5>(cout, cin, kt, kh, kw), s)};
+  }
   tensor_view<const float, dextents<1>> bias_view() const noexcept { return {bias.data(), dextents<1>(cout)}; }
+  bool is_bf16() const noexcept { return taps16.size() > 0; }
+
+  /// Rounds the weights to bf16 (nearest even) and frees the fp32 copy: half the memory, and conv() multiplies
+  /// bf16 weights by bf16-rounded activations with fp32 accumulation. The bias stays fp32. Idempotent.
+  void to_bf16() {
+    if (is_bf16() || taps.size() == 0) return;
+    invalidate_packed();
+    taps16 = host_buffer<bf16>(taps.size());
+    for (index_t i = 0; i < taps.size(); ++i) taps16[i] = bf16(taps[i]);
+    taps = host_buffer<float>();
+  }
 };
 
 /// `LTX2VideoResnetBlock3d` with C_in == C_out and no conditioning: conv1, conv2 (the norms have no parameters).
@@ -178,6 +212,21 @@ void for_each_conv(vae_weights& w, F&& f) {
   }
 }
 
+/// Switches every conv of the built parts to bf16 weights (conv_weights::to_bf16): the VAE's bf16 option. The
+/// activations, norms and everything between the convs stay fp32; only the conv products are bf16 × bf16.
+inline void convert_to_bf16(vae_weights& w) {
+  for_each_conv(w, [](conv_weights& c) { c.to_bf16(); });
+}
+
+/// Turns the packed-weight cache of every conv on or off (conv_weights::pack_small_calls): a memory-for-speed
+/// option for small frames (previews, the low-resolution stages of short clips). Off by default.
+inline void set_weight_packing(vae_weights& w, bool on) {
+  for_each_conv(w, [on](conv_weights& c) {
+    c.pack_small_calls = on;
+    if (!on) c.invalidate_packed();
+  });
+}
+
 /// Number of parameters in the built parts (+ the 2·latent_channels statistics).
 inline index_t parameter_count(vae_weights& w) {
   index_t n = 2 * w.config.latent_channels;
@@ -198,8 +247,14 @@ inline void init_random(vae_weights& w, unsigned long long seed) {
     return static_cast<float>(static_cast<double>(z >> 11) * 0x1.0p-53 * 2.0 - 1.0);
   };
   for_each_conv(w, [&](conv_weights& c) {
+    c.invalidate_packed();
     const float bound = 1.0f / static_cast<float>(std::sqrt(static_cast<double>(c.cin * 27)));
-    for (float& v : c.taps) v = bound * uniform();
+    // Drawn tap-major (tap, Cout, Cin), the order of the earlier storage, so a seed gives the same weights as before.
+    const index_t taps_n = c.kt * c.kh * c.kw;
+    if (c.taps.size() > 0)
+      for (index_t k = 0; k < taps_n; ++k)
+        for (index_t o = 0; o < c.cout; ++o)
+          for (index_t i = 0; i < c.cin; ++i) c.taps[(o * taps_n + k) * c.cin + i] = bound * uniform();
     for (float& v : c.bias) v = bound * uniform();
   });
   for (float& v : w.latents_mean) v = 0.0f;

@@ -10,8 +10,11 @@
 #include <algorithm>         // std::min, std::max
 #include <array>             // std::array
 #include <chrono>            // std::chrono::steady_clock (conv_profile)
+#include <ctime>             // std::clock (conv_profile)
 #include <cstring>           // std::memcpy
 #include <initializer_list>  // std::initializer_list
+#include <memory>            // std::shared_ptr
+#include <mutex>             // std::mutex
 #include <utility>           // std::pair
 
 #include "sanawm/backend/cpu/parallel.hpp"                 // parallel_for
@@ -67,29 +70,59 @@ inline clip concat_frames(std::initializer_list<std::pair<const clip*, std::arra
 /// Frames [begin, end) of `x` as a new clip.
 inline clip slice_frames(const clip& x, index_t begin, index_t end) { return concat_frames({{&x, {begin, end}}}); }
 
-/// Optional accounting of the 3x3x3 convs (benchmarks): FLOPs (2·MAC) and wall time spent inside conv().
-/// Set `conv_profile::active` to a live object to enable; not thread-safe (the VAE calls conv from one thread).
+/// Optional accounting of the 3x3x3 convs (benchmarks): FLOPs (2·MAC), wall time and process CPU time (all
+/// threads, std::clock) spent inside conv(). FLOPs per CPU second is a per-core rate that stays meaningful on a
+/// shared machine. Set `conv_profile::active` to a live object to enable; not thread-safe (the VAE calls conv from
+/// one thread).
 struct conv_profile {
   double flops = 0;
   double seconds = 0;
+  double cpu_seconds = 0;
   index_t calls = 0;
   static inline conv_profile* active = nullptr;
 };
 
-/// y = act(conv3d(x)) with a 3x3x3 kernel, spatial 'same' padding (`pad`), and the temporal mode `tmode`:
-/// valid (the caller has already padded the window), causal_replicate or symmetric_replicate (whole clip).
-inline clip conv(const conv_weights& wt, const clip& x, temporal_padding tmode, vae_padding pad) {
+/// Output positions (frames × H × W) below which a conv call uses the packed-weight cache when it is on
+/// (set_weight_packing): under ~1000 rows, packing the weights costs more than a few percent of the GEMM.
+inline constexpr index_t conv_pack_rows = 1024;
+
+/// y = conv3d(x) with a 3x3x3 kernel, spatial 'same' padding (`pad`), and the temporal mode `tmode`: valid (the
+/// caller has already padded the window), causal_replicate or symmetric_replicate (whole clip). With `left` (two
+/// frames, causal_replicate only), output t reads left/x frames t−2, t−1, t: the valid conv of the window [left, x]
+/// without building that window (bit-identical: the same gathered values and dot products).
+inline clip conv(const conv_weights& wt, const clip& x, temporal_padding tmode, vae_padding pad,
+                 const clip* left = nullptr) {
   if (x.c != wt.cin)
     throw make_error("vae", wt.key, ": input has ", x.c, " channels, the conv expects ", wt.cin);
+  if (left && (tmode != temporal_padding::causal_replicate || left->t != wt.kt - 1 || left->h != x.h ||
+               left->w != x.w || left->c != x.c))
+    throw make_error("vae", wt.key, ": the left context must be kt - 1 causal frames of x's shape");
   const index_t t_out = tmode == temporal_padding::valid ? x.t - (wt.kt - 1) : x.t;
   clip y(std::max<index_t>(t_out, 0), x.h, x.w, wt.cout);
   if (y.t == 0) return y;
   const conv3d_padding p{tmode, pad == vae_padding::zeros ? spatial_padding::zeros : spatial_padding::reflect};
   conv_profile* prof = conv_profile::active;
   const auto t0 = prof ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-  conv3d(cpu_t{}, x.view5(), wt.view(), wt.bias_view(), y.view5(), p);
+  const std::clock_t c0 = prof ? std::clock() : std::clock_t{};
+  const auto lv =
+      left ? left->view5() : tensor_view<const float, dextents<5>>(nullptr, dextents<5>(0, 0, x.h, x.w, x.c));
+  const gemm_compute mode = wt.is_bf16() ? gemm_compute::bf16 : gemm_compute::fp32;
+  std::shared_ptr<const cpu::packed_gemm_b> packed;
+  if (wt.pack_small_calls && y.t * y.h * y.w < conv_pack_rows) {
+    static std::mutex mu;  // builds each conv's packed weights once, also with several decoders on one weight set
+    const std::lock_guard<std::mutex> lock(mu);
+    if (!wt.packed)
+      wt.packed = std::make_shared<const cpu::packed_gemm_b>(
+          wt.is_bf16() ? pack_conv3d_weights(wt.view16(), mode) : pack_conv3d_weights(wt.view(), mode));
+    packed = wt.packed;
+  }
+  if (wt.is_bf16())
+    conv3d(cpu_t{}, x.view5(), wt.view16(), wt.bias_view(), y.view5(), p, lv, mode, packed.get());
+  else
+    conv3d(cpu_t{}, x.view5(), wt.view(), wt.bias_view(), y.view5(), p, lv, mode, packed.get());
   if (prof) {
     prof->seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    prof->cpu_seconds += static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
     prof->flops += 2.0 * static_cast<double>(wt.kt * wt.kh * wt.kw * wt.cin * wt.cout) *
                    static_cast<double>(y.t * y.h * y.w);
     ++prof->calls;
