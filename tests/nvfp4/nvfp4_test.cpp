@@ -4,6 +4,7 @@
 // GEMMs on every SIMD variant against "dequantise, then float64 GEMM", checkpoint quantiser and loader errors.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -267,11 +268,17 @@ template <class Isa>
 class Nvfp4Gemm : public ::testing::Test {};
 TYPED_TEST_SUITE(Nvfp4Gemm, isa_types, isa_name);
 
+/// How check_gemm hands the weight to the W4A16 kernel: the row-major view, or a weight pre-arranged by
+/// nvfp4_prepare with args.b set to the view (shape checked) or left empty.
+enum class weight_form { view, prepared_with_b, prepared_no_b };
+
 template <class Isa, class TA, class TC>
 void check_gemm(index_t m, index_t n, index_t k, gemm_compute compute, bool w4a4, bool rht, bool epilogue,
-                std::uint64_t seed, cpu::nvfp4_cpu_path path = cpu::nvfp4_cpu_path::automatic) {
+                std::uint64_t seed, cpu::nvfp4_cpu_path path = cpu::nvfp4_cpu_path::automatic,
+                weight_form form = weight_form::view) {
   SCOPED_TRACE(::testing::Message() << "m=" << m << " n=" << n << " k=" << k << " compute=" << int(compute)
                                     << " w4a4=" << w4a4 << " rht=" << rht << " epi=" << epilogue << " path=" << int(path)
+                                    << " form=" << int(form)
                                     << " TA=" << (std::is_same_v<TA, float> ? "f32" : "bf16")
                                     << " TC=" << (std::is_same_v<TC, float> ? "f32" : "bf16"));
   const index_t lda = k + 3, ldc = n + 5;
@@ -319,8 +326,13 @@ void check_gemm(index_t m, index_t n, index_t k, gemm_compute compute, bool w4a4
     a_vals = ref::nvfp4_dequantize(aq.view());
     // The weight reference decodes with the inverse RHT, A's with it too: the product is the same in exact math.
     cpu::nvfp4_gemm_w4a4_with<Isa>(p, -1.0f, path);
-  } else {
+  } else if (form == weight_form::view) {
     cpu::nvfp4_gemm_w4a16_with<Isa>(p, path);
+  } else {
+    const nvfp4_prepared pw = nvfp4_prepare(cpu_t{}, w.view());
+    nvfp4_gemm_args<TA, TC> q = p;
+    if (form == weight_form::prepared_no_b) q.b = nvfp4_view{};
+    cpu::nvfp4_gemm_w4a16_with<Isa>(q, pw, path);
   }
   ref::nvfp4_gemm(p, ref_out, round_bf16 && !w4a4, a_vals);
   // Tolerance: fp32 accumulation over k products (scaled by Σ|a·w|), plus bf16 A rounding when the compute mode
@@ -365,6 +377,41 @@ TYPED_TEST(Nvfp4Gemm, W4A16MatchesDequantisedFloat64) {
     check_gemm<Isa, float, bf16>(m, 36, 80, gemm_compute::bf16, false, false, true, seed++, cpu::nvfp4_cpu_path::direct);
 }
 
+// The prepared (panel-interleaved) weight: every path (automatic, the panel micro-kernel, the packed path decoding
+// from panels) on every SIMD variant, fp32/bf16 A and C, bf16/fp32 compute, every row count of the panel kernel's
+// tiles (1..16 and groups beyond), N not a multiple of the 16-column panel (or of the packed kernel's 48), K an odd
+// number of blocks (not a multiple of the 32-k step) and K over one packed K step (2304).
+TYPED_TEST(Nvfp4Gemm, W4A16PreparedMatchesDequantisedFloat64) {
+  using Isa = TypeParam;
+  using cpu::nvfp4_cpu_path;
+  std::uint64_t seed = 900;
+  for (index_t m = 1; m <= 17; ++m) {
+    const auto form = m % 2 ? weight_form::prepared_with_b : weight_form::prepared_no_b;
+    check_gemm<Isa, bf16, float>(m, 37, 48, gemm_compute::bf16, false, false, m % 3 == 0, seed++, nvfp4_cpu_path::automatic, form);
+    check_gemm<Isa, float, bf16>(m, 50, 80, gemm_compute::automatic, false, false, true, seed++, nvfp4_cpu_path::panel, form);
+  }
+  for (index_t m : {1, 4, 9, 16, 33})
+    for (auto [n, k] : {std::pair<index_t, index_t>{1, 16}, {16, 32}, {61, 176}, {20, 2304 + 64}}) {
+      check_gemm<Isa, float, float>(m, n, k, gemm_compute::bf16, false, false, false, seed++, nvfp4_cpu_path::automatic,
+                                    weight_form::prepared_no_b);
+      check_gemm<Isa, float, float>(m, n, k, gemm_compute::fp32, false, false, m == 9, seed++, nvfp4_cpu_path::automatic,
+                                    weight_form::prepared_with_b);
+      check_gemm<Isa, bf16, bf16>(m, n, k, gemm_compute::bf16, false, false, true, seed++, nvfp4_cpu_path::packed,
+                                  weight_form::prepared_no_b);
+      check_gemm<Isa, float, float>(m, n, k, gemm_compute::fp32, false, false, false, seed++, nvfp4_cpu_path::packed,
+                                    weight_form::prepared_with_b);
+      check_gemm<Isa, bf16, float>(m, n, k, gemm_compute::bf16, false, false, false, seed++, nvfp4_cpu_path::panel,
+                                   weight_form::prepared_with_b);
+    }
+  // A row count past 16 through the panel kernel (row groups), and an RHT weight.
+  check_gemm<Isa, float, float>(40, 45, 96, gemm_compute::bf16, false, false, true, seed++, nvfp4_cpu_path::panel,
+                                weight_form::prepared_no_b);
+  check_gemm<Isa, float, float>(3, 40, 64, gemm_compute::fp32, false, true, false, seed++, nvfp4_cpu_path::automatic,
+                                weight_form::prepared_with_b);
+  check_gemm<Isa, float, float>(5, 40, 64, gemm_compute::bf16, false, true, true, seed++, nvfp4_cpu_path::automatic,
+                                weight_form::prepared_no_b);
+}
+
 TYPED_TEST(Nvfp4Gemm, W4A16WithRhtWeight) {
   using Isa = TypeParam;
   check_gemm<Isa, float, float>(3, 40, 64, gemm_compute::fp32, false, true, false, 7);
@@ -380,6 +427,68 @@ TYPED_TEST(Nvfp4Gemm, W4A4MatchesQuantisedFloat64) {
       check_gemm<Isa, bf16, bf16>(m, n, k, gemm_compute::automatic, true, false, false, seed++);
       check_gemm<Isa, float, float>(m, n, k, gemm_compute::automatic, true, true, false, seed++);
     }
+}
+
+// The panel arrangement is a permutation of the codes and scales: every element decodes to the view's value
+// (linear and swizzled sources), padded rows are zero codes and scales, and the storage stays 4.5 bits/weight.
+TEST(Nvfp4Prepared, ArrangementIsExact) {
+  std::uint64_t seed = 70;
+  for (auto [n, k] : {std::pair<index_t, index_t>{1, 16}, {16, 32}, {37, 48}, {64, 2240}, {50, 208}}) {
+    SCOPED_TRACE(::testing::Message() << "n=" << n << " k=" << k);
+    auto wf = test::random_vector<float>(static_cast<std::size_t>(n * k), -3, 3, seed++);
+    for (auto layout : {nvfp4_scale_layout::linear, nvfp4_scale_layout::swizzled_128x4}) {
+      const nvfp4_tensor t = nvfp4_quantize(cpu_t{}, wf.data(), n, k, k, {}, layout);
+      const nvfp4_prepared pw = nvfp4_prepare(cpu_t{}, t.view());
+      ASSERT_EQ(pw.rows, n);
+      ASSERT_EQ(pw.cols, k);
+      ASSERT_EQ(pw.global_scale, t.global_scale);
+      const index_t padded = pw.panels() * nvfp4_panel_width;
+      ASSERT_EQ(pw.codes.size(), padded * k / 2);
+      ASSERT_EQ(pw.scales.size(), padded * k / 16);
+      if (n % 16 == 0 && layout == nvfp4_scale_layout::linear) {
+        EXPECT_EQ(pw.storage_bytes(), t.storage_bytes());
+      }
+      for (index_t r = 0; r < padded; ++r)
+        for (index_t kk = 0; kk < k; ++kk) {
+          if (r < n) {
+            ASSERT_EQ(pw.code(r, kk), t.data[static_cast<std::size_t>(r * k / 2 + kk / 2)].get(static_cast<int>(kk & 1)).bits())
+                << r << ", " << kk;
+            if (kk % 16 == 0) {
+              ASSERT_EQ(pw.scale(r, kk / 16).bits(), t.view().scale(r, kk / 16).bits());
+            }
+            ASSERT_EQ(pw.value(r, kk), t.view().value(r, kk));
+          } else {
+            ASSERT_EQ(pw.code(r, kk), 0u);
+            if (kk % 16 == 0) {
+              ASSERT_EQ(pw.scale(r, kk / 16).bits(), 0);
+            }
+          }
+        }
+    }
+  }
+}
+
+// Results of the panel kernel and of the packed path on a prepared weight do not depend on how the panels are split
+// over threads: the same call on 1 and on 3 pool threads gives identical bits.
+TEST(Nvfp4Prepared, SameBitsOnAnyThreadCount) {
+  const index_t m = 7, n = 300, k = 512;
+  auto wf = test::random_vector<float>(static_cast<std::size_t>(n * k), -1, 1, 31);
+  auto af = test::random_vector<float>(static_cast<std::size_t>(m * k), -1, 1, 32);
+  const nvfp4_tensor t = nvfp4_quantize(cpu_t{}, wf.data(), n, k, k);
+  const nvfp4_prepared pw = nvfp4_prepare(cpu_t{}, t);
+  for (auto path : {cpu::nvfp4_cpu_path::panel, cpu::nvfp4_cpu_path::packed}) {
+    std::vector<float> c1(static_cast<std::size_t>(m * n), -1.0f), c2 = c1;
+    nvfp4_gemm_args<float, float> p;
+    p.m = m; p.a = af.data(); p.lda = k; p.c = c1.data(); p.ldc = n;
+    const int before = cpu::num_threads();
+    cpu::set_num_threads(1);
+    cpu::nvfp4_gemm_w4a16_with<cpu::native_isa>(p, pw, path);
+    p.c = c2.data();
+    cpu::set_num_threads(3);
+    cpu::nvfp4_gemm_w4a16_with<cpu::native_isa>(p, pw, path);
+    cpu::set_num_threads(before);
+    for (std::size_t i = 0; i < c1.size(); ++i) ASSERT_EQ(std::bit_cast<std::uint32_t>(c1[i]), std::bit_cast<std::uint32_t>(c2[i])) << i;
+  }
 }
 
 TEST(Nvfp4Gemm, EmptyAndAlphaZero) {
@@ -429,6 +538,25 @@ TEST(Nvfp4Errors, BadShapesAndPointers) {
   p.b = w.view();
   p.b.global_scale = std::numeric_limits<float>::infinity();
   EXPECT_NE(error_of([&] { nvfp4_gemm_w4a4(cpu_t{}, p); }).find("global"), std::string::npos);
+  // Prepared weights: K off the block, a shape that differs from args.b, a weight never prepared, short lda.
+  nvfp4_view odd = w.view();
+  odd.cols = 24;
+  EXPECT_NE(error_of([&] { (void)nvfp4_prepare(cpu_t{}, odd); }).find("[nvfp4_prepare] weight: K = 24"), std::string::npos);
+  const nvfp4_prepared pw = nvfp4_prepare(cpu_t{}, w);
+  p.b = w.view();
+  p.b.rows = 7;
+  EXPECT_NE(error_of([&] { nvfp4_gemm_w4a16(cpu_t{}, p, pw); }).find("args.b is [7, 32] but the prepared weight is [8, 32]"),
+            std::string::npos);
+  p.b = nvfp4_view{};
+  nvfp4_prepared empty;
+  empty.rows = 8;
+  empty.cols = 32;
+  EXPECT_NE(error_of([&] { nvfp4_gemm_w4a16(cpu_t{}, p, empty); }).find("build it with nvfp4_prepare"), std::string::npos);
+  p.lda = 16;
+  EXPECT_NE(error_of([&] { nvfp4_gemm_w4a16(cpu_t{}, p, pw); }).find("lda 16 < k 32"), std::string::npos);
+  p.lda = 32;
+  p.ldc = 4;
+  EXPECT_NE(error_of([&] { nvfp4_gemm_w4a16(cpu_t{}, p, pw); }).find("ldc 4 < n 8"), std::string::npos);
 }
 
 io::safetensors_file make_file(index_t n, index_t kbytes, bool with_scale, index_t scale_cols, bool with_s2,

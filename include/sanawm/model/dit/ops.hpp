@@ -52,7 +52,8 @@ inline void linear(const linear_w& w, const float* in, index_t rows, float* out,
   vecf rin, bias;
   const float* src = in;
   index_t lds = ld_in;
-  if (bf16_in && !w_bf16 && !w.nvfp4) {  // fp32 weights: round only the activations, keep exact fp32 products
+  const bool quantised = w.nvfp4 || w.nvfp4_prep;
+  if (bf16_in && !w_bf16 && !quantised) {  // fp32 weights: round only the activations, keep exact fp32 products
     rin.resize(static_cast<std::size_t>(rows * I));
     for (index_t r = 0; r < rows; ++r)
       for (index_t i = 0; i < I; ++i) rin[static_cast<std::size_t>(r * I + i)] = round_bf16(in[r * ld_in + i]);
@@ -69,17 +70,18 @@ inline void linear(const linear_w& w, const float* in, index_t rows, float* out,
       bias_ptr = bias.data();
     }
   }
-  if (w.nvfp4) {
+  if (quantised) {
     // W4A16: NVFP4 weights decoded inside the GEMM, activations rounded to bf16, fp32 accumulation.
     nvfp4_gemm_args<float, float> p;
     p.m = rows;
     p.a = src, p.lda = lds;
-    p.b = w.nvfp4->view();
+    if (w.nvfp4) p.b = w.nvfp4->view();
     p.c = out + col0, p.ldc = ld_out;
     p.epilogue.bias = bias_ptr;
     p.epilogue.activation = act;
     p.compute = gemm_compute::bf16;
-    nvfp4_gemm_w4a16(cpu_t{}, p);
+    if (w.nvfp4_prep) nvfp4_gemm_w4a16(cpu_t{}, p, *w.nvfp4_prep);  // the panel layout (pack_for_cpu)
+    else nvfp4_gemm_w4a16(cpu_t{}, p);
     return;
   }
   auto run = [&](const auto* wp) {

@@ -11,7 +11,8 @@
 #include <memory>
 #include <vector>
 
-#include "sanawm/kernels/gemm/gemm_cpu.hpp"  // cpu::pack_gemm_b, packed_gemm_b
+#include "sanawm/kernels/gemm/gemm_cpu.hpp"    // cpu::pack_gemm_b, packed_gemm_b
+#include "sanawm/kernels/nvfp4/nvfp4_cpu.hpp"  // nvfp4_prepare: quantised layers into the W4A16 panel layout
 #include "sanawm/model/dit/ops.hpp"          // t_conv_tap_matrices, t_conv_compute
 #include "sanawm/model/dit/weights.hpp"      // dit_weights, linear_w
 
@@ -23,10 +24,12 @@ struct pack_report {
   std::size_t bytes_after = 0;   ///< their packed bytes (N padded to the register tile; t_conv fp32 taps stay fp32)
 };
 
-/// Packs every linear layer of `w` that is not NVFP4-quantised, and every FFN t_conv, for forwards with
+/// Packs every linear layer of `w` (NVFP4-quantised ones into the W4A16 panel layout, the others into GEMM panels),
+/// and every FFN t_conv, for forwards with
 /// `bf16_activations` (forward_options::bf16_activations: the packed compute mode is the one ops::linear picks,
 /// bf16 products for bf16 weights in a bf16 forward, fp32 otherwise), and releases the row-major weights: memory
-/// stays the same, and results are bit-identical to the unpacked forward. A forward with the other
+/// stays the same, and results are bit-identical to the unpacked forward (NVFP4 layers: equal up to the fp32
+/// summation order of the panel kernel). A forward with the other
 /// bf16_activations setting then fails with a clear error. Quantise (quantize_nvfp4) before packing: the packed
 /// layers have no row-major weight left to quantise. Idempotent for layers already packed.
 inline pack_report pack_for_cpu(dit_weights& w, bool bf16_activations) {
@@ -36,7 +39,16 @@ inline pack_report pack_for_cpu(dit_weights& w, bool bf16_activations) {
     std::vector<bf16>().swap(p.b16);
   };
   auto pack_linear = [&](linear_w& l) {
-    if (l.nvfp4 || l.packed || l.weight.empty()) return;  // quantised, done, or absent (e.g. no plucker_proj)
+    if (l.nvfp4) {  // quantised: the W4A16 panel layout, same bytes, replaces the row-major codes
+      auto prep = nvfp4_prepare(cpu_t{}, *l.nvfp4);
+      rep.bytes_before += static_cast<std::size_t>(l.nvfp4->storage_bytes());
+      rep.bytes_after += static_cast<std::size_t>(prep.storage_bytes());
+      ++rep.layers;
+      l.nvfp4_prep = std::make_shared<const nvfp4_prepared>(std::move(prep));
+      l.nvfp4.reset();
+      return;
+    }
+    if (l.nvfp4_prep || l.packed || l.weight.empty()) return;  // done, or absent (e.g. no plucker_proj)
     param& p = l.weight;
     const bool b16 = p.f32.empty();
     const gemm_compute c = bf16_activations && b16 ? gemm_compute::bf16 : gemm_compute::fp32;

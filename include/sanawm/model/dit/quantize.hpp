@@ -39,7 +39,7 @@ inline nvfp4_quantize_report quantize_nvfp4(dit_weights& w, nvfp4_layers set = n
                                             const nvfp4_options& opt = {}) {
   nvfp4_quantize_report rep;
   auto q = [&](linear_w& l) {
-    if (l.nvfp4) return;
+    if (l.nvfp4 || l.nvfp4_prep) return;
     param& p = l.weight;
     if (l.packed)
       throw make_error("nvfp4", "layer '", p.key, "' was packed for the CPU GEMM (pack_for_cpu); quantise before packing");

@@ -32,6 +32,9 @@
 namespace sanawm::cpu {
 class packed_gemm_b;  // kernels/gemm/gemm_cpu.hpp: a GEMM B operand packed ahead (model/dit/prepack.hpp)
 }
+namespace sanawm {
+struct nvfp4_prepared;  // kernels/nvfp4/nvfp4_cpu.hpp: an NVFP4 weight in the W4A16 kernels' panel layout
+}
 
 namespace sanawm::dit {
 
@@ -77,6 +80,9 @@ struct linear_w {
   /// After pack_for_cpu (model/dit/prepack.hpp): the weight in the CPU GEMM's panel layout; `weight` then keeps
   /// only its key and shape.
   std::shared_ptr<const cpu::packed_gemm_b> packed;
+  /// After pack_for_cpu on a quantised layer: the NVFP4 weight re-arranged for the W4A16 panel kernel (same
+  /// bytes); `nvfp4` is then released.
+  std::shared_ptr<const nvfp4_prepared> nvfp4_prep;
 };
 
 /// blocks.{i}.attn: main branch (GDN or softmax) + UCPE camera branch + output gate + proj.
