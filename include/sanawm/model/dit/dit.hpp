@@ -14,7 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "sanawm/kernels/gdn/gdn_cpu.hpp"  // gdn_frame, gdn_camera_frame: the frame-wise scans
+#include "sanawm/core/buffer.hpp"             // host_buffer: uninitialised scratch
+#include "sanawm/kernels/gdn/gdn_cpu.hpp"      // gdn_frame, gdn_camera_frame: the frame-wise scans
+#include "sanawm/kernels/norms/norms_cpu.hpp"  // layer_norm_modulate, gated_residual: frame-aware adaLN
 #include "sanawm/model/dit/ops.hpp"
 #include "sanawm/model/dit/weights.hpp"
 
@@ -118,9 +120,11 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
   const bool gdn = bw.kind == block_kind::gdn;
   const double kappa = 1.0 / std::sqrt(double(D) * double(S));
   out.assign(static_cast<std::size_t>(sg.B * N * C), 0.0f);
-  std::vector<float> qkv(static_cast<std::size_t>(N * 3 * C)), qc(static_cast<std::size_t>(N * C)),
-      kc(qc.size()), vc(qc.size()), kraw(qc.size()), kcraw(qc.size()), om(qc.size()), oc(qc.size()),
-      gate(qc.size()), beta(static_cast<std::size_t>(N * H)), gam(static_cast<std::size_t>(T * H));
+  // Uninitialised scratch: each is written in full (projections, short convs, attention/GDN outputs) before it
+  // is read.
+  host_buffer<float> qkv(N * 3 * C), qc(N * C), kc(N * C), vc(N * C), kraw(N * C), kcraw(N * C), om(N * C),
+      oc(N * C), gate(N * C);
+  std::vector<float> beta(static_cast<std::size_t>(N * H)), gam(static_cast<std::size_t>(T * H));
   // Chunks cached before this call (a write pass appends this chunk while the batch rows are processed).
   const std::size_t n_cached = cache ? cache->kv.size() : 0;
   for (index_t b = 0; b < sg.B; ++b) {
@@ -155,7 +159,7 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
       }
       for (index_t n = 0; n < N; ++n) std::copy_n(kraw.data() + n * C, C, k + n * ld);
     } else {
-      std::copy(kcraw.begin(), kcraw.end(), kc.begin());
+      std::copy_n(kcraw.data(), N * C, kc.data());
     }
     // GDN: ReLU feature map on q, and on k times the key scale κ, fused into the norms.
     const float qs = gdn ? 1.0f : 0.0f, ks = gdn ? static_cast<float>(kappa) : 0.0f;
@@ -164,7 +168,7 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
     ops::rmsnorm(qc.data(), N, C, C, a.q_norm_cam, c.norm_eps, qs);
     ops::rmsnorm(kc.data(), N, C, C, a.k_norm_cam, c.norm_eps, ks);
     // Unrotated copies (GDN denominator; camera β discount needs the pre-UCPE keys).
-    std::vector<float> qz, kz, kc_pre(kc);
+    std::vector<float> qz, kz, kc_pre(kc.data(), kc.data() + N * C);
     if (gdn) {
       qz.resize(static_cast<std::size_t>(N * C));
       kz.resize(qz.size());
@@ -378,8 +382,9 @@ inline void ffn(const segment& sg, const mlp_w& mw, const float* m, index_t b, b
                 float* out) {
   const dit_config& c = sg.w->config;
   const index_t C = c.hidden, F = c.ffn_hidden(), N = sg.N, S = sg.S, T = sg.T, Hl = sg.Hl, Wl = sg.Wl;
-  std::vector<float> h1(static_cast<std::size_t>(N * 2 * F)), g(static_cast<std::size_t>(N * F)),
-      y(static_cast<std::size_t>(N * C));
+  // Uninitialised scratch (every element is written before it is read): zero-filling these ~13·N·C floats per
+  // block call cost a few % of a forward.
+  host_buffer<float> h1(N * 2 * F), g(N * F), y(N * C);
   ops::linear(mw.inverted_conv, m, N, h1.data(), sg.bf16_act, -1, -1, 0, gemm_activation::silu);
   // Depthwise 3×3 per frame (zero padding, bias) fused with the GLU g = a ⊙ SiLU(gate) (a = channels [0, F),
   // gate = [F, 2F)): parallel over tokens, channels innermost (contiguous, vectorised), taps as [9][2F] rows.
@@ -427,12 +432,9 @@ inline void ffn(const segment& sg, const mlp_w& mw, const float* m, index_t b, b
     p.b = wt.data() + k * C * C, p.ldb = C;
     gemm(cpu_t{}, p);
   };
-  std::vector<float> z(static_cast<std::size_t>(3 * N * C)), zl;
+  host_buffer<float> z(3 * N * C), zl(left ? S * C : 0);
   for (index_t k = 0; k < 3; ++k) tap_gemm(y.data(), N, k, z.data() + k * N * C);
-  if (left) {
-    zl.resize(static_cast<std::size_t>(S * C));
-    tap_gemm(left, S, 0, zl.data());
-  }
+  if (left) tap_gemm(left, S, 0, zl.data());
   cpu::parallel_ranges(N, [&](index_t nb, index_t ne, int) {
     for (index_t n = nb; n < ne; ++n) {
       const index_t t = n / S, s = n % S;
@@ -442,7 +444,7 @@ inline void ffn(const segment& sg, const mlp_w& mw, const float* m, index_t b, b
       for (index_t o = 0; o < C; ++o) {
         float acc = z0 ? z0[o] + z1[o] : z1[o];
         if (z2) acc += z2[o];
-        out[n * C + o] = y[static_cast<std::size_t>(n * C + o)] + acc;
+        out[n * C + o] = y[n * C + o] + acc;
       }
     }
   });
@@ -547,30 +549,33 @@ inline std::vector<float> run_segment(const dit_weights& w, const dit_inputs& in
 
   if (st && st->blocks.size() != static_cast<std::size_t>(c.depth)) st->blocks.resize(static_cast<std::size_t>(c.depth));
   std::vector<float> u(x.size()), tmp, cross(x.size()), mlp(x.size()), pp(static_cast<std::size_t>(N * C));
-  std::vector<float> ln(static_cast<std::size_t>(C));
+  // Frame-aware adaLN on the SIMD norm kernels (kernels/norms): tokens as [B, T, S, C], the per-(b, t) terms
+  // term_i = scale_shift_table[i] + t0[b, t, i] as [B, T, C].
+  using E4 = extents<dyn, dyn, dyn, dyn>;
+  using E3 = extents<dyn, dyn, dyn>;
+  std::vector<float> shift(static_cast<std::size_t>(B * T * C)), scale(shift.size()), gate(shift.size());
+  auto frame_term = [&](const param& sst, index_t i, std::vector<float>& term) {
+    for (index_t bt = 0; bt < B * T; ++bt)
+      for (index_t ch = 0; ch < C; ++ch)
+        term[static_cast<std::size_t>(bt * C + ch)] = sst[i * C + ch] + sg.t0[static_cast<std::size_t>((bt * 6 + i) * C + ch)];
+  };
+  auto tokens = [&](auto* p) { return make_view(p, E4(B, T, S, C)); };
+  auto terms = [&](const std::vector<float>& v) { return make_view(v.data(), E3(B, T, C)); };
+  const float ln_eps = static_cast<float>(c.ln_eps);
   auto modulate = [&](const std::vector<float>& src, const param& sst, index_t shift_i, index_t scale_i,
                       std::vector<float>& dst) {
-    for (index_t b = 0; b < B; ++b)
-      for (index_t n = 0; n < N; ++n) {
-        const index_t t = n / S;
-        const float* t0 = sg.t0.data() + (b * T + t) * 6 * C;
-        ops::layernorm(src.data() + (b * N + n) * C, C, c.ln_eps, ln.data());
-        float* d = dst.data() + (b * N + n) * C;
-        for (index_t ch = 0; ch < C; ++ch) {
-          const float shift = sst[shift_i * C + ch] + t0[shift_i * C + ch];
-          const float scale = sst[scale_i * C + ch] + t0[scale_i * C + ch];
-          d[ch] = ln[static_cast<std::size_t>(ch)] * (1.0f + scale) + shift;
-        }
-      }
+    frame_term(sst, shift_i, shift);
+    frame_term(sst, scale_i, scale);
+    layer_norm_modulate(cpu_t{}, tokens(src.data()), terms(shift), terms(scale), ln_eps, tokens(dst.data()));
   };
   auto gate_add = [&](std::vector<float>& dst, const std::vector<float>& v, const param& sst, index_t gi) {
-    for (index_t b = 0; b < B; ++b)
-      for (index_t n = 0; n < N; ++n) {
-        const float* t0 = sg.t0.data() + (b * T + n / S) * 6 * C;
-        for (index_t ch = 0; ch < C; ++ch)
-          dst[static_cast<std::size_t>((b * N + n) * C + ch)] +=
-              (sst[gi * C + ch] + t0[gi * C + ch]) * v[static_cast<std::size_t>((b * N + n) * C + ch)];
-      }
+    frame_term(sst, gi, gate);
+    gated_residual(cpu_t{}, tokens(dst.data()), terms(gate), tokens(v.data()));
+  };
+  auto add_into = [&](std::vector<float>& dst, const float* v, index_t n) {  // dst[0, n) += v
+    cpu::parallel_ranges(n, [&](index_t b0, index_t e0, int) {
+      for (index_t i = b0; i < e0; ++i) dst[static_cast<std::size_t>(i)] += v[i];
+    }, 4096);
   };
   for (index_t bi = 0; bi < c.depth; ++bi) {
     const block_w& bw = w.blocks[static_cast<std::size_t>(bi)];
@@ -582,12 +587,14 @@ inline std::vector<float> run_segment(const dit_weights& w, const dit_inputs& in
     if (c.has_plucker_proj(bi)) {
       for (index_t b = 0; b < B; ++b) {
         ops::linear(bw.plucker_proj, sg.plucker.data() + b * N * C, N, pp.data(), sg.bf16_act);
-        for (index_t i = 0; i < N * C; ++i) x[static_cast<std::size_t>(b * N * C + i)] += pp[static_cast<std::size_t>(i)];
+        cpu::parallel_ranges(N * C, [&](index_t b0, index_t e0, int) {
+          for (index_t i = b0; i < e0; ++i) x[static_cast<std::size_t>(b * N * C + i)] += pp[static_cast<std::size_t>(i)];
+        }, 4096);
       }
     }
     for (index_t b = 0; b < B; ++b) cross_attention(sg, bw.cross, x.data() + b * N * C, b, cross.data() + b * N * C);
     emit(opt, str_cat("act.block", bi, "_cross_attn_out"), cross, {B, N, C});
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] += cross[i];
+    add_into(x, cross.data(), static_cast<index_t>(x.size()));
     modulate(x, bw.scale_shift_table, 3, 4, u);
     for (index_t b = 0; b < B; ++b) ffn(sg, bw.mlp, u.data() + b * N * C, b, cache, update, mlp.data() + b * N * C);
     emit(opt, str_cat("act.block", bi, "_mlp_out"), mlp, {B, N, C});
@@ -602,15 +609,13 @@ inline std::vector<float> run_segment(const dit_weights& w, const dit_inputs& in
 
   // Final layer: shift/scale from t_emb (not t0), LayerNorm, linear; unpatchify to [B, Cin, T, H, W].
   std::vector<float> fo(static_cast<std::size_t>(B * N * Cin));
-  for (index_t b = 0; b < B; ++b)
-    for (index_t n = 0; n < N; ++n) {
-      const float* te = t_emb.data() + (b * T + n / S) * C;
-      ops::layernorm(x.data() + (b * N + n) * C, C, c.ln_eps, ln.data());
-      float* d = u.data() + (b * N + n) * C;
-      for (index_t ch = 0; ch < C; ++ch)
-        d[ch] = ln[static_cast<std::size_t>(ch)] * (1.0f + w.final_scale_shift_table[C + ch] + te[ch]) +
-                (w.final_scale_shift_table[ch] + te[ch]);
+  for (index_t bt = 0; bt < B * T; ++bt)
+    for (index_t ch = 0; ch < C; ++ch) {
+      const float te = t_emb[static_cast<std::size_t>(bt * C + ch)];
+      shift[static_cast<std::size_t>(bt * C + ch)] = w.final_scale_shift_table[ch] + te;
+      scale[static_cast<std::size_t>(bt * C + ch)] = w.final_scale_shift_table[C + ch] + te;
     }
+  layer_norm_modulate(cpu_t{}, tokens(x.data()), terms(shift), terms(scale), ln_eps, tokens(u.data()));
   ops::linear(w.final_linear, u.data(), B * N, fo.data(), sg.bf16_act);
   emit(opt, "act.final_layer_out", fo, {B, N, Cin});
   std::vector<float> out(fo.size());

@@ -149,18 +149,6 @@ inline void rmsnorm(float* x, index_t rows, index_t C, index_t ld, const param& 
   }, 16);
 }
 
-/// LayerNorm without affine of one row into out.
-inline void layernorm(const float* x, index_t C, double eps, float* out) {
-  double m = 0;
-  for (index_t c = 0; c < C; ++c) m += x[c];
-  m /= double(C);
-  double v = 0;
-  for (index_t c = 0; c < C; ++c) v += (x[c] - m) * (x[c] - m);
-  v /= double(C);
-  const double inv = 1.0 / std::sqrt(v + eps);
-  for (index_t c = 0; c < C; ++c) out[c] = static_cast<float>((x[c] - m) * inv);
-}
-
 /// Per-token RoPE table of one head: 3-D split (t, h, w) of the head dim, pairs t-first; cos/sin computed in
 /// float64 (as upstream builds its complex table) and stored fp32. cs[n·P + p] = {cos, sin}.
 struct rope_table {
@@ -247,24 +235,34 @@ struct chunking {
 /// or past the end of t's chunk treated as zero (bidirectional = one chunk).
 inline void short_conv(const float* x, index_t T, index_t S, index_t C, index_t ld, const param& w, index_t K,
                        const chunking& ch, const float* left, float* y) {
+  // Taps as [K][C] rows so every tap is one contiguous, vectorisable pass over the channels; the sources of a
+  // token's taps are resolved once per token, not per channel. Per channel the sum runs in the same order as the
+  // formula above (tap by tap, forward then backward term, the doubled centre subtracted last).
+  std::vector<float> wt(static_cast<std::size_t>(K * C));
+  for (index_t c = 0; c < C; ++c)
+    for (index_t k = 0; k < K; ++k) wt[static_cast<std::size_t>(k * C + c)] = w[c * K + k];
   cpu::parallel_ranges(T * S, [&](index_t b, index_t e, int) {
     for (index_t i = b; i < e; ++i) {
       const index_t t = i / S, s = i % S;
       const index_t end = ch.chunk_end[static_cast<std::size_t>(t)];
-      float* out = y + i * C;
-      for (index_t c = 0; c < C; ++c) {
-        float acc = 0;
-        for (index_t k = 0; k < K; ++k) {
-          const index_t tf = t - (K - 1) + k;
-          const float wk = w[c * K + k];
-          if (tf >= 0) acc += wk * x[(tf * S + s) * ld + c];
-          else if (left) acc += wk * left[((tf + K - 1) * S + s) * C + c];
-          const index_t tb = t + (K - 1) - k;
-          if (tb < end) acc += wk * x[(tb * S + s) * ld + c];
+      float* SANAWM_RESTRICT out = y + i * C;
+      std::fill(out, out + C, 0.0f);
+      for (index_t k = 0; k < K; ++k) {
+        const float* SANAWM_RESTRICT wk = wt.data() + k * C;
+        const index_t tf = t - (K - 1) + k, tb = t + (K - 1) - k;
+        const float* fwd = tf >= 0 ? x + (tf * S + s) * ld : left ? left + ((tf + K - 1) * S + s) * C : nullptr;
+        const float* bwd = tb < end ? x + (tb * S + s) * ld : nullptr;
+        if (fwd && bwd) {
+          for (index_t c = 0; c < C; ++c) out[c] = (out[c] + wk[c] * fwd[c]) + wk[c] * bwd[c];
+        } else if (fwd) {
+          for (index_t c = 0; c < C; ++c) out[c] += wk[c] * fwd[c];
+        } else if (bwd) {
+          for (index_t c = 0; c < C; ++c) out[c] += wk[c] * bwd[c];
         }
-        acc -= w[c * K + K - 1] * x[(t * S + s) * ld + c];
-        out[c] = acc;
       }
+      const float* SANAWM_RESTRICT centre = x + (t * S + s) * ld;
+      const float* SANAWM_RESTRICT wl = wt.data() + (K - 1) * C;
+      for (index_t c = 0; c < C; ++c) out[c] -= wl[c] * centre[c];
     }
   });
 }
