@@ -148,9 +148,14 @@ TEST_F(CudaLaunchGpu, FailedLaunchIsReportedOnceAndCleared) {
     SANAWM_CUDA_CHECK_LAUNCH();
     FAIL() << "an invalid launch configuration was not reported";
   } catch (const cuda_error& e) {
-    EXPECT_EQ(e.code(), cudaErrorInvalidConfiguration);
-    EXPECT_EQ(std::string(e.what()),
-              cuda::check_message(cudaErrorInvalidConfiguration, "kernel launch", __FILE__, line));
+    // The runtime names a bad block size cudaErrorInvalidConfiguration on most GPUs/drivers, but which code a
+    // given driver picks is not ours to pin (the H200 run of stop 11 reported a different one than this test
+    // expected): any launch-configuration error will do; the message must carry that code and the call site.
+    const cudaError_t c = e.code();
+    EXPECT_TRUE(c == cudaErrorInvalidConfiguration || c == cudaErrorInvalidValue ||
+                c == cudaErrorLaunchOutOfResources)
+        << "unexpected error " << static_cast<int>(c) << " (" << cudaGetErrorName(c) << "): " << e.what();
+    EXPECT_EQ(std::string(e.what()), cuda::check_message(c, "kernel launch", __FILE__, line));
   }
   EXPECT_EQ(cudaPeekAtLastError(), cudaSuccess) << "the reported error must not leak into the next check";
   device_buffer<int> hits(10);
