@@ -3,6 +3,7 @@
 // Host code only, but nvcc-safe (no intrinsics, no fmt), so tests compiled by nvcc can run the CPU backend.
 #pragma once
 
+#include <algorithm>           // std::min
 #include <atomic>              // std::atomic
 #include <chrono>              // std::chrono::steady_clock (bounded spinning)
 #include <condition_variable>  // std::condition_variable
@@ -11,7 +12,7 @@
 #include <functional>          // std::function (only for the pool's own job slot)
 #include <memory>              // std::unique_ptr
 #include <mutex>               // std::mutex
-#include <thread>              // std::thread, std::this_thread::yield
+#include <thread>              // std::thread
 #include <vector>              // std::vector
 
 #include "sanawm/core/error.hpp"  // make_error
@@ -25,8 +26,9 @@ namespace sanawm::cpu {
 /// calling thread (nested-use guard), so kernels may call other parallel kernels safely.
 /// Calls from several outside threads are serialised.
 ///
-/// Hand-off: an idle worker first polls the job counter for SANAWM_SPIN_US (default 100 µs, yielding between
-/// polls) and only then sleeps on a condition variable; the caller waits for the parts the same way. A DiT
+/// Hand-off: an idle worker first polls the job counter (up to SANAWM_SPIN_US, default 100 µs, adapted to how
+/// often polling succeeds) and only then sleeps on a condition variable; the caller waits for the parts the same
+/// way. A DiT
 /// forward is hundreds of parallel regions a few tens of microseconds apart, and a futex wake-up costs 20–60 µs
 /// on a VM (measured: the 24-token golden forward took 11.9 ms on 2 threads with sleep-only hand-off, slower than
 /// 9.4 ms on one). Polling is bounded so an idle pool does not keep burning a core (the same trade as OpenMP's
@@ -36,7 +38,8 @@ class thread_pool {
   explicit thread_pool(int threads) {
     if (threads < 1) throw make_error("thread_pool", "thread count must be >= 1, got ", threads);
     size_ = threads;
-    spin_ = spin_time_from_env();
+    max_budget_us_ = static_cast<int>(spin_time_from_env().count());
+    budget_us_.store(max_budget_us_, std::memory_order_relaxed);
     workers_.reserve(static_cast<std::size_t>(threads - 1));
     for (int w = 1; w < threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
   }
@@ -123,19 +126,39 @@ class thread_pool {
     return std::chrono::microseconds(100);
   }
 
-  /// Polls `ready` for at most spin_ (0: just once); true as soon as it holds. Between polls the thread yields,
-  /// so on an oversubscribed machine the thread being waited for (or another process) gets the core instead of
-  /// a busy loop; on an idle core the yield returns at once.
+  /// Polls `ready` for at most the current budget (0: just once); true as soon as it holds. The budget adapts
+  /// between 0 and SANAWM_SPIN_US: a wait that had to give up halves it, one that succeeded doubles it (+1 µs).
+  /// On an idle machine the other threads answer within microseconds and the budget stays at its maximum; on an
+  /// oversubscribed one (more runnable threads than cores) the thread being waited for is often descheduled, the
+  /// polls fail, and within a few waits the pool blocks at once instead of burning a core it shares. Polling
+  /// uses the CPU's pause hint, never sched_yield: a yield can hand the core to another process for a whole
+  /// time slice, so a "100 µs" poll could last hundreds of milliseconds under load.
   template <class Ready>
-  bool spin_until(Ready&& ready) const {
-    const auto budget = spin_;
-    if (budget.count() == 0) return ready();
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0;; ++i) {
-      if (ready()) return true;
-      std::this_thread::yield();
-      if ((i & 63) == 63 && std::chrono::steady_clock::now() - t0 > budget) return ready();
+  bool spin_until(Ready&& ready) {
+    const int budget = budget_us_.load(std::memory_order_relaxed);
+    if (ready()) {
+      if (budget < max_budget_us_) budget_us_.store(std::min(max_budget_us_, 2 * budget + 1), std::memory_order_relaxed);
+      return true;
     }
+    if (budget == 0) return false;
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto limit = std::chrono::microseconds(budget);
+    for (int i = 1;; ++i) {
+      pause();
+      if (ready()) {
+        if (budget < max_budget_us_) budget_us_.store(std::min(max_budget_us_, 2 * budget + 1), std::memory_order_relaxed);
+        return true;
+      }
+      if ((i & 7) == 0 && std::chrono::steady_clock::now() - t0 > limit) {
+        budget_us_.store(budget / 2, std::memory_order_relaxed);
+        return false;
+      }
+    }
+  }
+  static void pause() noexcept {
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(__CUDACC__)
+    __builtin_ia32_pause();  // a spin-wait hint: saves power, frees the sibling hyperthread
+#endif
   }
 
   void worker_loop(int w) {
@@ -166,7 +189,8 @@ class thread_pool {
   }
 
   int size_ = 1;
-  std::chrono::microseconds spin_{0};
+  int max_budget_us_ = 0;            ///< SANAWM_SPIN_US
+  std::atomic<int> budget_us_{0};    ///< the current polling budget, adapted by spin_until
   std::vector<std::thread> workers_;
   std::mutex submit_m_;
   std::mutex m_;
