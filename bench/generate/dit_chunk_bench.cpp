@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "peak_rss.hpp"
+#include "sanawm/backend/cpu/memory_stats.hpp"
 #include "sanawm/backend/cpu/thread_pool.hpp"
 #include "sanawm/model/dit/prepack.hpp"
 #include "sanawm/model/sampler/noise.hpp"
@@ -25,7 +25,7 @@ namespace {
 using namespace sanawm;
 using clk = std::chrono::steady_clock;
 
-using sanawm_bench::peak_rss_gib;
+using sanawm::cpu::peak_rss_gib;
 
 double since(clk::time_point t) { return std::chrono::duration<double>(clk::now() - t).count(); }
 

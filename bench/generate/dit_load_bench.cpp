@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "peak_rss.hpp"
+#include "sanawm/backend/cpu/memory_stats.hpp"
 #include "sanawm/io/json.hpp"
 #include "sanawm/model/dit/weights.hpp"
 
@@ -21,7 +21,7 @@ namespace {
 
 using namespace sanawm;
 
-using sanawm_bench::peak_rss_gib;
+using sanawm::cpu::peak_rss_gib;
 
 int write_checkpoint(const std::string& path, bool bf16_file) {
   const dit::dit_config cfg = dit::sana_wm_2_6b();

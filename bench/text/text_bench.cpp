@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // bench/text/text_bench.cpp — Gemma-2-2B text encoder on the CPU: one prompt of N tokens through the full 2B
 // config (random bf16 weights generated in memory), wall time and peak resident memory.
-#include <sys/resource.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -11,11 +10,13 @@
 
 #include <benchmark/benchmark.h>
 
+#include "sanawm/backend/cpu/memory_stats.hpp"
 #include "sanawm/model/text/gemma2.hpp"
 
 namespace {
 
 using namespace sanawm::text;
+using sanawm::cpu::peak_rss_gib;
 
 /// The 2B encoder, built once (generating 2.6 B weights takes a while). SANAWM_TEXT_COMPUTE=bf16 selects the
 /// bf16 compute mode (one encoder per process: two copies of the weights would not fit on small machines).
@@ -27,12 +28,6 @@ const gemma2_encoder& encoder_2b() {
                                             bf16 ? sanawm::gemm_compute::bf16 : sanawm::gemm_compute::fp32);
   }();
   return *e;
-}
-
-double peak_rss_gib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / (1024.0 * 1024.0);  // ru_maxrss is in KiB on Linux
 }
 
 void BM_gemma2_2b_encode(benchmark::State& state) {

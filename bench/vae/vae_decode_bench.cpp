@@ -16,7 +16,6 @@
 // to bf16 weights x bf16 activations with fp32 accumulation (vae::convert_to_bf16); --pack turns on the packed-weight
 // cache for conv calls with few output positions (vae::set_weight_packing). --stage-pixels sets the decoder
 // stream's piece size (decoder_stream::set_stage_pixels; 0 = one frame per stage step).
-#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
@@ -27,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "sanawm/backend/cpu/memory_stats.hpp"
 #include "sanawm/io/safetensors.hpp"
 #include "sanawm/model/vae/vae.hpp"
 
@@ -38,13 +38,10 @@ double cpu_seconds() {  // process CPU time, all threads
   return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;  // Linux: KiB
-}
 
 }  // namespace
+
+using sanawm::cpu::peak_rss_mib;
 
 int main(int argc, char** argv) {
   using namespace sanawm;

@@ -7,19 +7,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <string>
+
+#include "sanawm/backend/cpu/memory_stats.hpp"  // peak_rss_mib
 
 namespace generate_cli {
 
-/// Peak resident set size of this process in MiB (VmHWM), 0 when /proc is unavailable.
-inline double peak_rss_mib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
+using sanawm::cpu::peak_rss_mib;
 
 inline std::string format_seconds(double s) {
   char buf[32];

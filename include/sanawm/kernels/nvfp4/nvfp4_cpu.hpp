@@ -19,6 +19,7 @@
 #include "sanawm/backend/cpu/simd.hpp"        // vec, native_isa, ISA tags
 #include "sanawm/backend/tags.hpp"            // cpu_t
 #include "sanawm/core/buffer.hpp"             // host_buffer
+#include "sanawm/core/dispatch.hpp"           // dispatch_int: row groups
 #include "sanawm/kernels/gemm/gemm_cpu.hpp"   // the packed GEMM's configs, packers, micro-kernels, tile update
 #include "sanawm/kernels/nvfp4/nvfp4.hpp"     // recipe bodies, views, nvfp4_gemm_args
 
@@ -657,18 +658,6 @@ void nvfp4_direct_rows(const std::uint16_t* a, index_t lda16, index_t K, const n
   }
 }
 
-template <int MM>
-void nvfp4_direct_dispatch_rows(index_t rows, const std::uint16_t* a, index_t lda16, index_t K, const nvfp4_view& w,
-                                index_t b, index_t e, float* sums, index_t N) {
-  if constexpr (MM > 1) {
-    if (rows < MM) {
-      nvfp4_direct_dispatch_rows<MM - 1>(rows, a, lda16, K, w, b, e, sums, N);
-      return;
-    }
-  }
-  nvfp4_direct_rows<MM>(a, lda16, K, w, b, e, sums, N);
-}
-
 /// Small-M W4A16: activations rounded to bf16 once ([M, K], L2-resident), columns split over the pool, rows in
 /// groups of up to 8 (each group decodes the weight again: cheaper than spilling more accumulators).
 template <class TA, class TC>
@@ -684,10 +673,12 @@ void nvfp4_gemm_direct(const nvfp4_gemm_args<TA, TC>& p, const TA* A, index_t ld
   auto run = [&](index_t b, index_t e, int) {
     for (index_t r0 = 0; r0 < M; r0 += 8) {
       const index_t rows = std::min<index_t>(8, M - r0);
-      nvfp4_direct_dispatch_rows<8>(rows, a16 + r0 * K, K, K, p.b, b, e, sums + r0 * N, N);
+      dispatch_int<1, 2, 3, 4, 5, 6, 7, 8>(rows, "nvfp4_gemm_w4a16", "row group", [&](auto MM) {
+        nvfp4_direct_rows<MM()>(a16 + r0 * K, K, K, p.b, b, e, sums + r0 * N, N);
+      });
     }
   };
-  if (static_cast<double>(N) * static_cast<double>(K) < 65536.0) run(0, N, 0);
+  if (static_cast<double>(N) * static_cast<double>(K) < 65536.0) detail::run_range(run, 0, N, 0);  // = the parts' code
   else parallel_ranges(N, run, 16);
   for (index_t i = 0; i < M; ++i)
     for (index_t j = 0; j < N; ++j) {
@@ -723,16 +714,21 @@ inline constexpr index_t nvfp4_panel_unit = 6;
 /// on the thread count or on which thread ran which unit).
 template <class F>
 void nvfp4_for_units(index_t units, bool serial, F&& body) {
+  // Units always run through one out-of-line function (detail::run_range), serial or pooled: the same machine
+  // code, so results do not depend on the thread count (see run_range).
+  auto each = [&](index_t b, index_t e, int) {
+    for (index_t u = b; u < e; ++u) body(u);
+  };
   if (serial) {
-    for (index_t u = 0; u < units; ++u) body(u);
+    detail::run_range(each, 0, units, 0);
     return;
   }
   thread_pool& pool = global_pool();
   std::atomic<index_t> next{0};
-  parallel_ranges(pool, std::min<index_t>(pool.size(), units), [&](index_t, index_t, int) {
+  parallel_ranges(pool, std::min<index_t>(pool.size(), units), [&](index_t, index_t, int p) {
     for (index_t u = next.fetch_add(1, std::memory_order_relaxed); u < units;
          u = next.fetch_add(1, std::memory_order_relaxed))
-      body(u);
+      detail::run_range(each, u, u + 1, p);
   });
 }
 
@@ -847,19 +843,6 @@ void nvfp4_panel_rows_bf16(const nvfp4_gemm_args<TA, TC>& p, const nvfp4_prepare
   }
 }
 
-template <int MR, class TA, class TC>
-void nvfp4_panel_dispatch_bf16(int rows, const nvfp4_gemm_args<TA, TC>& p, const nvfp4_prepared& w,
-                               const std::uint32_t* ap, index_t nblk, float alpha, index_t r0, index_t qb,
-                               index_t qe) {
-  if constexpr (MR > 1) {
-    if (rows < MR) {
-      nvfp4_panel_dispatch_bf16<MR - 1>(rows, p, w, ap, nblk, alpha, r0, qb, qe);
-      return;
-    }
-  }
-  nvfp4_panel_rows_bf16<MR>(p, w, ap, nblk, alpha, r0, qb, qe);
-}
-
 /// The panel kernel with vdpbf16ps: A rounded to bf16 and interleaved once per call (groups of 8 rows), units of
 /// nvfp4_panel_unit panels handed out to the pool (nvfp4_for_units), every row group run over a unit before the
 /// next one. Each output element is computed by one thread in a fixed order, so the result does not depend on the
@@ -884,7 +867,10 @@ void nvfp4_gemm_panel_bf16(const nvfp4_gemm_args<TA, TC>& p, const nvfp4_prepare
     for (index_t g = 0; g < groups; ++g) {
       const index_t r0 = g * nvfp4_panel_rows;
       const int rows = static_cast<int>(std::min<index_t>(nvfp4_panel_rows, M - r0));
-      nvfp4_panel_dispatch_bf16<nvfp4_panel_rows>(rows, p, w, ap + g * group_words, K / nvfp4_block, alpha, r0, q0, q1);
+      static_assert(nvfp4_panel_rows == 8, "sanawm: the row-group menu below lists 1..nvfp4_panel_rows");
+      dispatch_int<1, 2, 3, 4, 5, 6, 7, 8>(rows, "nvfp4_gemm_w4a16", "row group", [&](auto MR) {
+        nvfp4_panel_rows_bf16<MR()>(p, w, ap + g * group_words, K / nvfp4_block, alpha, r0, q0, q1);
+      });
     }
   });
 }

@@ -11,6 +11,7 @@
 #endif
 
 #include <algorithm>      // std::min
+#include <array>          // std::array
 #include <cstdint>        // std::int32_t, std::uint64_t
 #include <filesystem>     // std::filesystem::path
 #include <queue>          // std::priority_queue
@@ -93,7 +94,12 @@ class hf_bpe_tokenizer {
     if (const io::json* p = io::json_find(j, "post_processor", "tokenizer", ctx); p && !p->is_null())
       t.read_post_processor(*p);
     // Normalised added tokens are matched against normalised text, so their own text is normalised too.
-    for (added_token& a : t.added_) a.match = a.normalized ? t.normalize(a.content) : a.content;
+    for (std::size_t i = 0; i < t.added_.size(); ++i) {
+      added_token& a = t.added_[i];
+      a.match = a.normalized ? t.normalize(a.content) : a.content;
+      if (!a.match.empty())
+        t.by_first_byte_[a.normalized ? 1 : 0][static_cast<unsigned char>(a.match[0])].push_back(i);
+    }
     return t;
   }
 
@@ -395,8 +401,9 @@ class hf_bpe_tokenizer {
       // Leftmost-longest, like the added vocabulary's Aho-Corasick matcher; a match that breaks its single_word
       // rule stays text and the search resumes after it (the matcher does not retry shorter tokens there).
       const added_token* best = nullptr;
-      for (const added_token& a : added_) {
-        if (a.normalized != normalized || a.match.empty() || a.match.size() > s.size() - i) continue;
+      for (const std::size_t ai : by_first_byte_[normalized ? 1 : 0][static_cast<unsigned char>(s[i])]) {
+        const added_token& a = added_[ai];
+        if (a.match.size() > s.size() - i) continue;
         if (s.compare(i, a.match.size(), a.match) != 0) continue;
         if (!best || a.match.size() > best->match.size()) best = &a;
       }
@@ -500,9 +507,9 @@ class hf_bpe_tokenizer {
     }
   }
 
-  /// The BPE model on one word (tokenizers' BPE::merge_word + Word::merge_all): characters (or their
-  /// <0xXX> bytes, or fused <unk>) as symbols, then the lowest-ranked adjacent pair merged first (leftmost on
-  /// ties), until no pair of neighbours has a merge.
+  /// The BPE model on one word (tokenizers' BPE::merge_word + Word::merge_all): characters (or their byte
+  /// tokens <0x00>…<0xFF>, or fused <unk>) as symbols, then the lowest-ranked adjacent pair merged first
+  /// (leftmost on ties), until no pair of neighbours has a merge.
   void bpe_word(const std::string& w, std::vector<std::int32_t>& out) const {
     if (w.empty()) return;
     if (ignore_merges_)
@@ -591,6 +598,9 @@ class hf_bpe_tokenizer {
   std::vector<std::string> tokens_;                     // id → token
   std::unordered_map<std::uint64_t, merge_info> merges_;
   std::vector<added_token> added_;
+  /// Indices into added_ by the first byte of their match, for raw [0] and normalised [1] text: the splitter
+  /// looks only at the tokens that can start at a position (Gemma has hundreds of <unusedN> tokens).
+  std::array<std::vector<std::size_t>, 256> by_first_byte_[2];
   std::vector<norm_step> norms_;
   std::vector<pre_step> pres_;
   std::int32_t unk_id_ = -1, template_bos_ = -1;
