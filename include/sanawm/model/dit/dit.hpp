@@ -17,43 +17,11 @@
 #include "sanawm/core/buffer.hpp"             // host_buffer: uninitialised scratch
 #include "sanawm/kernels/gdn/gdn_cpu.hpp"      // gdn_frame, gdn_camera_frame: the frame-wise scans
 #include "sanawm/kernels/norms/norms_cpu.hpp"  // layer_norm_modulate, gated_residual: frame-aware adaLN
+#include "sanawm/model/dit/inputs.hpp"  // dit_mode, dit_inputs, check_inputs
 #include "sanawm/model/dit/ops.hpp"
 #include "sanawm/model/dit/weights.hpp"
 
 namespace sanawm::dit {
-
-/// Forward mode of a full-sequence call.
-enum class dit_mode : std::uint8_t {
-  bidirectional,  ///< every GDN reverse scan, short conv and t_conv sees all frames
-  chunk_causal,   ///< chunks [c+1, c, c, ...]: reverse paths reset at chunk starts, t_conv per chunk
-};
-
-/// Model inputs of one call (B batch rows, T latent frames on an Hl × Wl grid, L text tokens). All fp32, C order.
-struct dit_inputs {
-  index_t B = 1, T = 0, Hl = 0, Wl = 0, L = 0;
-  std::vector<float> x;                  ///< [B, Cin, T, Hl, Wl]
-  std::vector<float> timestep;           ///< [B, T] per-frame timesteps (embedded as trunc(t), like .long())
-  std::vector<float> y;                  ///< [B, L, caption_channels]
-  std::vector<std::int64_t> mask;        ///< [B, L], 1 = valid; empty = all valid
-  std::vector<float> camera_conditions;  ///< [B, T, 20]
-  std::vector<float> chunk_plucker;      ///< [B, plucker_channels, T, Hl, Wl]
-};
-
-/// Called with (name, values, shape) for the golden-file intermediates (act.x_embed, act.t_emb, act.t0,
-/// act.y_normed, act.plucker_emb, act.block{i}_{attn_out,cross_attn_out,mlp_out,out}, act.final_layer_out).
-using intermediate_fn = std::function<void(std::string_view, const std::vector<float>&, std::vector<index_t>)>;
-
-struct forward_options {
-  dit_mode mode = dit_mode::bidirectional;
-  /// Chunk starts for chunk_causal (empty: chunk_starts(T, config.chunk_size)).
-  std::vector<index_t> chunk_index;
-  /// Upstream's non-cached chunk-causal softmax blocks apply no chunk mask (golden-verified); true applies the
-  /// chunk-causal mask the streaming path implies, making chunk_causal == streaming chunk calls.
-  bool strict_softmax_chunk_mask = false;
-  /// bf16 compute: activations rounded to bf16 at every linear input (pair with weight_dtype::bf16).
-  bool bf16_activations = false;
-  intermediate_fn on_intermediate;
-};
 
 /// Per-block streaming cache (upstream's 10-slot cache): forward GDN states, short-conv and FFN left contexts,
 /// softmax K/V of cached chunks (post-RoPE main, post-UCPE camera).
@@ -461,29 +429,13 @@ inline std::vector<float> run_segment(const dit_weights& w, const dit_inputs& in
                                       stream_state* st, bool update) {
   const dit_config& c = w.config;
   const index_t C = c.hidden, Cin = c.in_channels, B = in.B, T = in.T, Hl = in.Hl, Wl = in.Wl, S = Hl * Wl,
-                N = T * S, L = in.L, Cy = c.caption_channels, Pc = c.plucker_channels;
-  auto need = [&](const char* what, std::size_t got, index_t want) {
-    if (got != static_cast<std::size_t>(want))
-      throw make_error("dit", "input ", what, " has ", got, " values, expected ", want, " (B=", B, " T=", T,
-                       " Hl=", Hl, " Wl=", Wl, " L=", L, ")");
-  };
-  if (B < 1 || T < 1 || Hl < 1 || Wl < 1 || L < 1)
-    throw make_error("dit", "input dims B=", B, " T=", T, " Hl=", Hl, " Wl=", Wl, " L=", L, " must be >= 1");
-  need("x", in.x.size(), B * Cin * N);
-  need("timestep", in.timestep.size(), B * T);
-  need("y", in.y.size(), B * L * Cy);
-  if (!in.mask.empty()) need("mask", in.mask.size(), B * L);
-  need("camera_conditions", in.camera_conditions.size(), B * T * camera_condition_width);
-  need("chunk_plucker", in.chunk_plucker.size(), B * Pc * N);
+                N = T * S, L = in.L, Pc = c.plucker_channels;
+  check_inputs(c, in);
 
   segment sg;
   sg.w = &w;
   sg.B = B, sg.T = T, sg.Hl = Hl, sg.Wl = Wl, sg.S = S, sg.N = N, sg.L = L, sg.f0 = f0;
-  for (index_t s : starts)
-    if (s < 0 || s >= T) throw make_error("dit", "chunk start ", s, " outside [0, ", T, ")");
-  if (starts.empty() || starts.front() != 0 || !std::is_sorted(starts.begin(), starts.end()) ||
-      std::adjacent_find(starts.begin(), starts.end()) != starts.end())
-    throw make_error("dit", "chunk_index must start at 0 and increase strictly");
+  check_chunk_starts(starts, T);
   sg.starts = starts;
   sg.ch = ops::chunking::make(T, starts);
   sg.strict_mask = opt.strict_softmax_chunk_mask || st != nullptr;

@@ -22,6 +22,7 @@
 #include "sanawm/kernels/norms/norms_cpu.hpp"      // rms_norm(cpu_t, …): the q/k/caption RMSNorms
 #include "sanawm/kernels/nvfp4/nvfp4_cpu.hpp"      // nvfp4_gemm_w4a16: NVFP4-quantised linear layers
 #include "sanawm/kernels/plucker/ucpe.hpp"      // ucpe_raymat, ucpe_matrix, ucpe_apply_head
+#include "sanawm/model/dit/inputs.hpp"          // chunk_ends
 #include "sanawm/model/dit/weights.hpp"         // linear_w, param
 
 namespace sanawm::dit::ops {
@@ -218,15 +219,7 @@ inline void ucpe_head(const float* P, const rope_table& r, index_t n, float* hea
 /// and t_conv's right context stops there).
 struct chunking {
   std::vector<index_t> chunk_end;
-  static chunking make(index_t T, const std::vector<index_t>& starts) {
-    chunking c;
-    c.chunk_end.assign(static_cast<std::size_t>(T), T);
-    for (std::size_t i = 0; i < starts.size(); ++i) {
-      const index_t b = starts[i], e = i + 1 < starts.size() ? starts[i + 1] : T;
-      for (index_t t = b; t < e; ++t) c.chunk_end[static_cast<std::size_t>(t)] = e;
-    }
-    return c;
-  }
+  static chunking make(index_t T, const std::vector<index_t>& starts) { return {chunk_ends(T, starts)}; }
 };
 
 /// GDN short conv (depthwise along time, kernel K, no bias) of x [T, S, C] (one batch):

@@ -28,6 +28,7 @@
 #include "sanawm/io/torch_pt.hpp"
 #include "sanawm/kernels/nvfp4/nvfp4.hpp"  // nvfp4_tensor (quantised linear weights)
 #include "sanawm/model/dit/config.hpp"
+#include "sanawm/model/dit/refs.hpp"  // dit_refs (refs_of)
 
 namespace sanawm::cpu {
 class packed_gemm_b;  // kernels/gemm/gemm_cpu.hpp: a GEMM B operand packed ahead (model/dit/prepack.hpp)
@@ -509,6 +510,62 @@ inline dit_weights load_dit_pt(const std::filesystem::path& path, const dit_load
   load_report r = bind_weights(w, src, opt.dtype, opt.strict);
   if (report) *report = std::move(r);
   return w;
+}
+
+/// The weights as plain pointers for the backend engine (engine.hpp). Needs the row-major values: throws for
+/// layers already packed for the CPU (pack_for_cpu) or quantised (quantize_nvfp4), naming the layer.
+inline dit_refs refs_of(const dit_weights& w) {
+  auto tensor = [](const param& p) {
+    if (p.empty() && !p.shape.empty() && p.numel() > 0)
+      throw make_error("dit", "'", p.key, "' holds no row-major values (packed with pack_for_cpu or quantised); ",
+                       "the engine takes the weights as loaded");
+    tensor_ref r;
+    r.f32 = p.f32.empty() ? nullptr : p.f32.data();
+    r.b16 = p.b16.empty() ? nullptr : p.b16.data();
+    r.n = static_cast<index_t>(p.f32.empty() ? p.b16.size() : p.f32.size());
+    return r;
+  };
+  auto linear = [&](const linear_w& l) {
+    linear_ref r;
+    if (l.out == 0) return r;  // an absent layer (plucker_proj past plucker_blocks)
+    if (l.packed || l.nvfp4 || l.nvfp4_prep)
+      throw make_error("dit", "'", l.weight.key, "' is ", l.packed ? "packed for the CPU (pack_for_cpu)" : "NVFP4-quantised",
+                       "; the engine takes the weights as loaded");
+    r.weight = tensor(l.weight);
+    if (l.has_bias) r.bias = tensor(l.bias);
+    r.out = l.out, r.in = l.in;
+    return r;
+  };
+  dit_refs r;
+  r.config = w.config;
+  r.x_embedder = linear(w.x_embedder), r.t_mlp0 = linear(w.t_mlp0), r.t_mlp2 = linear(w.t_mlp2);
+  r.t_block = linear(w.t_block), r.y_fc1 = linear(w.y_fc1), r.y_fc2 = linear(w.y_fc2);
+  r.plucker_embedder = linear(w.plucker_embedder), r.final_linear = linear(w.final_linear);
+  r.attention_y_norm = tensor(w.attention_y_norm), r.final_scale_shift_table = tensor(w.final_scale_shift_table);
+  for (const block_w& b : w.blocks) {
+    block_ref k;
+    k.kind = b.kind;
+    k.scale_shift_table = tensor(b.scale_shift_table);
+    k.plucker_proj = linear(b.plucker_proj);
+    const attn_w& a = b.attn;
+    k.attn.qkv = linear(a.qkv), k.attn.proj = linear(a.proj), k.attn.beta_proj = linear(a.beta_proj);
+    k.attn.gate_proj = linear(a.gate_proj), k.attn.output_gate = linear(a.output_gate);
+    k.attn.q_proj_cam = linear(a.q_proj_cam), k.attn.k_proj_cam = linear(a.k_proj_cam);
+    k.attn.v_proj_cam = linear(a.v_proj_cam), k.attn.out_proj_cam = linear(a.out_proj_cam);
+    k.attn.q_norm = tensor(a.q_norm), k.attn.k_norm = tensor(a.k_norm);
+    k.attn.q_norm_cam = tensor(a.q_norm_cam), k.attn.k_norm_cam = tensor(a.k_norm_cam);
+    k.attn.A_log = tensor(a.A_log), k.attn.dt_bias = tensor(a.dt_bias);
+    k.attn.conv_k = tensor(a.conv_k), k.attn.conv_k_cam = tensor(a.conv_k_cam);
+    k.cross.q_linear = linear(b.cross.q_linear), k.cross.kv_linear = linear(b.cross.kv_linear);
+    k.cross.proj = linear(b.cross.proj);
+    k.cross.q_norm = tensor(b.cross.q_norm), k.cross.k_norm = tensor(b.cross.k_norm);
+    k.mlp.inverted_conv = linear(b.mlp.inverted_conv), k.mlp.point_conv = linear(b.mlp.point_conv);
+    k.mlp.depth_w = tensor(b.mlp.depth_w), k.mlp.depth_b = tensor(b.mlp.depth_b);
+    if (b.mlp.t_conv_taps[0]) throw make_error("dit", "'", b.mlp.t_conv.key, "' is packed for the CPU (pack_for_cpu)");
+    k.mlp.t_conv = tensor(b.mlp.t_conv);
+    r.blocks.push_back(k);
+  }
+  return r;
 }
 
 }  // namespace sanawm::dit
