@@ -30,6 +30,9 @@
 #include "sanawm/model/pipeline/generate.hpp"
 #include "sanawm/model/text/prompt.hpp"
 #include "sanawm/version.hpp"
+#if SANAWM_GENERATE_HAVE_CUDA
+#include "cuda_dit.hpp"
+#endif
 #if SANAWM_GENERATE_HAVE_TEXT
 #include "sanawm/model/text/gemma2.hpp"
 #include "sanawm/model/text/tokenizer.hpp"
@@ -53,6 +56,7 @@ struct cli_options {
   long steps = 0, seed = 42, threads = 0, window = 2, preview_every = 0, decode_chunk = 1;
   double cfg_scale = -1, flow_shift = 9.8, interval_k = 0;
   std::string mode = "bidirectional", precision = "fp32", state = "f32", rng = "sanawm", step_list;
+  std::string device = "cpu";
   std::string output = "sanawm-video.y4m";
   bool overlay = false, no_progress = false, strict_softmax_mask = false;
 };
@@ -252,6 +256,20 @@ int run(const cli_options& o) {
   const gen_mode mode = pipeline::parse_mode(o.mode);
   if (o.precision != "fp32" && o.precision != "bf16" && o.precision != "nvfp4")
     throw make_error("sanawm-generate", "--precision must be fp32, bf16 or nvfp4, not '", o.precision, "'");
+  if (o.device != "cpu" && o.device != "cuda")
+    throw make_error("sanawm-generate", "--device must be cpu or cuda, not '", o.device, "'");
+  const bool on_gpu = o.device == "cuda";
+  if (on_gpu) {
+#if SANAWM_GENERATE_HAVE_CUDA
+    const std::string why = generate_cli::cuda_unavailable_reason();
+    if (!why.empty()) throw make_error("sanawm-generate", "--device cuda: ", why);
+#else
+    throw make_error("sanawm-generate", "--device cuda: this sanawm-generate was built without the CUDA backend ",
+                     "(configure with -DSANAWM_ENABLE_CUDA=ON where nvcc is installed)");
+#endif
+    if (o.precision == "nvfp4")
+      throw make_error("sanawm-generate", "--precision nvfp4 runs on the CPU only; on --device cuda use fp32 or bf16");
+  }
   if (o.state != "f32" && o.state != "bf16")
     throw make_error("sanawm-generate", "--state-dtype must be f32 or bf16, not '", o.state, "'");
   if (o.rng != "sanawm" && o.rng != "torch")
@@ -284,8 +302,19 @@ int run(const cli_options& o) {
     std::fprintf(stderr, "nvfp4: %zu linear layers quantised (%.1f MiB -> %.1f MiB)\n", rep.layers.size(),
                  double(rep.bytes_before) / 1048576.0, double(rep.bytes_after) / 1048576.0);
   }
-  // Every remaining GEMM weight packed once for the CPU GEMM (same results, no per-call packing).
-  dit::pack_for_cpu(embedded ? tiny->dit : dw, o.precision != "fp32");
+  // The DiT on the GPU (weights uploaded once; the VAE and the text encoder stay on the CPU), or every remaining
+  // GEMM weight packed once for the CPU GEMM (same results, no per-call packing).
+  std::unique_ptr<sampler::denoiser> gpu_dit;
+  if (on_gpu) {
+#if SANAWM_GENERATE_HAVE_CUDA
+    dit::forward_options fo;
+    fo.strict_softmax_chunk_mask = o.strict_softmax_mask;
+    gpu_dit = generate_cli::make_cuda_dit(dit::refs_of(embedded ? tiny->dit : dw), o.precision != "fp32", fo, o.window);
+    std::fprintf(stderr, "DiT on %s\n", generate_cli::cuda_device_summary().c_str());
+#endif
+  } else {
+    dit::pack_for_cpu(embedded ? tiny->dit : dw, o.precision != "fp32");
+  }
   const dit::dit_weights& DW = embedded ? tiny->dit : dw;
   const vae::vae_weights& VW = embedded ? tiny->vae : vw;
 
@@ -319,6 +348,7 @@ int run(const cli_options& o) {
   go.decode_chunk = o.decode_chunk;
   go.dit.bf16_activations = o.precision != "fp32";
   go.dit.strict_softmax_chunk_mask = o.strict_softmax_mask;
+  go.model = gpu_dit.get();
   auto& so = go.sampler;
   so.flow_shift = o.flow_shift;
   so.state = o.state == "bf16" ? sampler::state_dtype::bf16 : sampler::state_dtype::f32;
@@ -374,6 +404,7 @@ int run(const cli_options& o) {
   j["fov_deg_if_missing"] = o.fov;
   j["mode"] = o.mode;
   j["precision"] = o.precision;
+  j["device"] = o.device;
   j["state_dtype"] = o.state;
   j["frames"] = frames;
   j["fps"] = o.fps;
@@ -458,6 +489,7 @@ int main(int argc, char** argv) {
   app.add_option("--preview-every", o.preview_every, "write <output>.preview.png (latent channels 0-2) every N steps")->group(g_out);
   app.add_option("--decode-chunk", o.decode_chunk, "latent frames per VAE decoder push (memory bound, default 1)")->group(g_out);
   app.add_option("-t,--threads", o.threads, "CPU threads (default: all cores)")->group(g_out);
+  app.add_option("--device", o.device, "where the DiT runs: cpu (default) or cuda (needs a build with the CUDA backend; fp32 or bf16)")->group(g_out);
   app.add_flag("--no-progress", o.no_progress, "no progress output")->group(g_out);
   try {
     app.parse(argc, argv);

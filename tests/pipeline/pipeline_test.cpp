@@ -10,6 +10,7 @@
 
 #include "sanawm/backend/cpu/thread_pool.hpp"
 #include "sanawm/model/camera/presets.hpp"
+#include "sanawm/model/dit/engine_cpu.hpp"
 #include "sanawm/model/pipeline/generate.hpp"
 
 namespace sanawm::test {
@@ -41,8 +42,10 @@ struct captured {
   generation_result res;
 };
 
-captured run(gen_mode mode, index_t frames, std::uint64_t seed = 1, index_t steps = 2) {
+captured run(gen_mode mode, index_t frames, std::uint64_t seed = 1, index_t steps = 2,
+             sampler::denoiser* model = nullptr) {
   generation_options o;
+  o.model = model;
   o.mode = mode;
   o.seed = seed;
   o.sampler.steps = steps;
@@ -82,6 +85,25 @@ TEST(Pipeline, SameSeedIsIdenticalAtOneAndTwoThreads) {
   EXPECT_EQ(a.frames, b.frames);
   EXPECT_EQ(sa.frames, sb.frames);
   EXPECT_NE(a.frames, run(gen_mode::bidirectional, 9, 6).frames) << "a different seed must change the video";
+}
+
+// The pipeline's model hook with the backend engine (the --device cuda path, here on the host): the same video as
+// the CPU forward up to float rounding, in the full-sequence and streaming modes, and the same streaming state size.
+TEST(Pipeline, EngineDenoiserGivesTheSameVideo) {
+  for (gen_mode mode : {gen_mode::bidirectional, gen_mode::streaming}) {
+    dit::engine_denoiser<cpu_t> engine(cpu_t{}, dit::refs_of(tiny().dit), {}, {}, 2);
+    const index_t frames = mode == gen_mode::streaming ? 41 : 17;
+    const captured a = run(mode, frames, 3), b = run(mode, frames, 3, 2, &engine);
+    expect_video(b, frames);
+    double worst = 0;
+    for (std::size_t f = 0; f < a.frames.size(); ++f)
+      for (std::size_t i = 0; i < a.frames[f].size(); ++i)
+        worst = std::max(worst, double(std::abs(a.frames[f][i] - b.frames[f][i])));
+    EXPECT_LE(worst, 1e-3) << "mode " << int(mode);
+    if (mode == gen_mode::streaming) {
+      EXPECT_EQ(a.res.peak_state_bytes, b.res.peak_state_bytes);
+    }
+  }
 }
 
 TEST(Pipeline, StreamingStateIsFlatInVideoLength) {

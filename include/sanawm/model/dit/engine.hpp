@@ -33,6 +33,7 @@
 #include "sanawm/kernels/rope/rope.hpp"              // rope_spec, make_rope_tables, rope_table_view
 #include "sanawm/model/dit/inputs.hpp"               // dit_inputs, forward_options, check_inputs
 #include "sanawm/model/dit/refs.hpp"                 // dit_refs
+#include "sanawm/model/sampler/denoiser.hpp"          // sampler::denoiser (engine_denoiser)
 
 namespace sanawm::dit {
 
@@ -313,6 +314,19 @@ struct engine_stream_state {
   index_t num_cached_chunks = 0;  ///< softmax window (0 = unlimited); with a window chunk 0 stays as the sink
   std::vector<engine_block_cache<Be>> blocks;
 };
+
+/// Bytes the state holds in backend memory (GDN states, conv left contexts, cached softmax K/V).
+template <backend Be>
+std::size_t state_bytes(const engine_stream_state<Be>& s) noexcept {
+  std::size_t n = 0;
+  for (const auto& b : s.blocks) {
+    n += static_cast<std::size_t>(b.S.size() + b.z.size() + b.S_cam.size() + b.k_left.size() + b.kc_left.size() +
+                                  b.ffn_left.size()) * sizeof(float);
+    for (const auto& kv : b.kv)
+      n += static_cast<std::size_t>(kv.k.size() + kv.v.size() + kv.kc.size() + kv.vc.size()) * sizeof(float);
+  }
+  return n;
+}
 
 /// The DiT on backend Be. Construction uploads the weights (dit_refs: fp32 or bf16 host values) once; forward /
 /// forward_stream take host inputs and return the host output [B, Cin, T, Hl, Wl], running everything in between on
@@ -984,6 +998,37 @@ class dit_engine {
   linear_dev x_embedder_, t_mlp0_, t_mlp2_, t_block_, y_fc1_, y_fc2_, plucker_embedder_, final_linear_;
   buffer<float> attention_y_norm_, final_sst_;
   std::vector<block> blocks_;
+};
+
+/// A dit_engine<Be> as the samplers' denoiser (what sanawm-generate --device cuda samples with).
+template <backend Be>
+class engine_denoiser final : public sampler::denoiser {
+ public:
+  /// `window`: streaming softmax window in chunks including the sink chunk (0 = keep every chunk); `opt` carries the
+  /// strict softmax chunk mask (the engine's precision is set by `eo`).
+  engine_denoiser(Be be, const dit_refs& refs, engine_options eo = {}, forward_options opt = {}, index_t window = 2)
+      : engine_(be, refs, eo), opt_(std::move(opt)), window_(window) {}
+  std::vector<float> forward(const dit_inputs& in, const std::vector<index_t>& chunk_starts) override {
+    forward_options o = opt_;
+    o.mode = chunk_starts.size() > 1 ? dit_mode::chunk_causal : dit_mode::bidirectional;
+    o.chunk_index = chunk_starts;
+    return engine_.forward(in, o);
+  }
+  void begin_stream() override {
+    state_ = {};
+    state_.num_cached_chunks = window_;
+  }
+  std::vector<float> forward_stream(const dit_inputs& in, bool write_cache) override {
+    return engine_.forward_stream(state_, in, write_cache, opt_);
+  }
+  std::size_t state_bytes() const noexcept override { return dit::state_bytes(state_); }
+  dit_engine<Be>& engine() noexcept { return engine_; }
+
+ private:
+  dit_engine<Be> engine_;
+  forward_options opt_;
+  index_t window_;
+  engine_stream_state<Be> state_;
 };
 
 }  // namespace sanawm::dit

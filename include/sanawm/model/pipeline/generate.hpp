@@ -85,6 +85,9 @@ struct generation_options {
   noise_kind noise = noise_kind::philox;
   index_t window = 2;                ///< streaming softmax window in chunks (sink + recent), 0 = unlimited
   dit::forward_options dit;          ///< precision (bf16 activations), strict softmax chunk mask
+  /// The DiT to sample with instead of the CPU forward over the weights passed to generate() (which still supply
+  /// the config), e.g. an engine_denoiser<cuda_t>; it owns its precision, and sees o.window via its own options.
+  sampler::denoiser* model = nullptr;
   index_t decode_chunk = 1;          ///< latent frames per VAE decoder push (memory bound)
   bool causal_decode = false;        ///< decode with the causal decoder (forced on in streaming mode)
   /// Receives every decoded frame in order: [3, height, width] raw decoder output (nominally [−1, 1]).
@@ -230,7 +233,8 @@ inline generation_result generate(const dit::dit_weights& dw, const vae::vae_wei
     res.frames += chunk.t;
   };
   dit::forward_options fo = o.dit;
-  sampler::dit_denoiser model(dw, fo, o.window);
+  sampler::dit_denoiser cpu_model(dw, fo, o.window);
+  sampler::denoiser& model = o.model ? *o.model : cpu_model;
 
   if (o.mode == gen_mode::streaming) {
     vae::decoder_stream dec(vw, 1, /*force_causal=*/true);
@@ -241,7 +245,7 @@ inline generation_result generate(const dit::dit_weights& dw, const vae::vae_wei
           std::vector<float> z(x.begin(), x.end());
           detail::denormalize(vw, z, C, r.size() * S);
           dec.push(z.data(), 1, C, r.size(), s.H, s.W, --chunks_left == 0, sink);
-          res.peak_state_bytes = std::max(res.peak_state_bytes, dit::state_bytes(model.stream()) +
+          res.peak_state_bytes = std::max(res.peak_state_bytes, model.state_bytes() +
                                                                     static_cast<std::size_t>(dec.state_bytes()));
         },
         o.sampler, dc.plucker_channels);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sanawm/model/dit/dit.hpp"
+#include "sanawm/model/sampler/denoiser.hpp"  // denoiser
 #include "sanawm/model/sampler/euler.hpp"
 #include "sanawm/model/sampler/schedule.hpp"
 
@@ -38,18 +39,6 @@ struct latent_shape {
   index_t numel() const noexcept { return C * T * H * W; }
 };
 
-/// The model as the samplers see it.
-class denoiser {
- public:
-  virtual ~denoiser() = default;
-  /// Velocity [B, C, T, H, W] of a full-sequence call; `chunk_starts` = {0} is the bidirectional call.
-  virtual std::vector<float> forward(const dit::dit_inputs& in, const std::vector<index_t>& chunk_starts) = 0;
-  /// Starts a streaming rollout (drops every cache).
-  virtual void begin_stream() = 0;
-  /// A streaming chunk call at the rollout's next frames; `write_cache` is the clean t = 0 pass.
-  virtual std::vector<float> forward_stream(const dit::dit_inputs& in, bool write_cache) = 0;
-};
-
 /// The SANA-WM DiT as a denoiser.
 class dit_denoiser final : public denoiser {
  public:
@@ -70,6 +59,7 @@ class dit_denoiser final : public denoiser {
   std::vector<float> forward_stream(const dit::dit_inputs& in, bool write_cache) override {
     return dit::dit_forward_stream(*w_, state_, in, write_cache, opt_);
   }
+  std::size_t state_bytes() const noexcept override { return dit::state_bytes(state_); }
   const dit::stream_state& stream() const noexcept { return state_; }
   const dit::dit_weights& weights() const noexcept { return *w_; }
 

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+// examples/generate/cuda_dit.hpp — the DiT on the GPU for sanawm-generate --device cuda: the factory is compiled by
+// nvcc in cuda_dit.cu (built only when the CUDA backend is), the rest of the program stays host C++.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sanawm/model/dit/inputs.hpp"        // forward_options
+#include "sanawm/model/dit/refs.hpp"          // dit_refs
+#include "sanawm/model/sampler/denoiser.hpp"  // sampler::denoiser
+
+namespace generate_cli {
+
+/// Empty when a CUDA device is usable, else why not.
+std::string cuda_unavailable_reason();
+/// engine_denoiser<cuda_t> over `refs` (weights uploaded now); bf16 compute when `bf16`.
+std::unique_ptr<sanawm::sampler::denoiser> make_cuda_dit(const sanawm::dit::dit_refs& refs, bool bf16,
+                                                         const sanawm::dit::forward_options& opt, long window);
+/// The device's name and memory, for the log line.
+std::string cuda_device_summary();
+
+}  // namespace generate_cli
