@@ -17,4 +17,10 @@ while IFS= read -r -d '' f; do
   fi
 done < <(find "$build/tests" "$build/bench" -type f -executable -print0 2>/dev/null)
 strip --strip-debug "$out"/tests/* "$out"/bench/* 2>/dev/null || true
+# The golden tiny DiT for the engine's GPU tests (gpu_selftest.sh points SANAWM_GOLDEN_DIR here), 25 MB.
+golden="$(cd "$(dirname "$0")/.." && pwd)/../shared/golden"
+if [[ -d "$golden" ]]; then
+  mkdir -p "$out/golden"
+  cp "$golden"/dit_tiny_a*.safetensors "$out/golden/"
+fi
 echo "gpu_pack: $n CUDA binaries in $out ($(du -sh "$out" | cut -f1))"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # scripts/gpu_selftest.sh PACK_DIR [--bench] — on a machine with a GPU: runs every CUDA test binary packed by
 # scripts/gpu_pack.sh (each compares CUDA kernels against CPU/float64 references) and prints one summary line
-# per binary plus totals; with --bench also runs the CUDA benchmarks (short min_time). Exit 1 if a test failed.
+# per binary plus totals; with --bench also runs the CUDA benchmarks (short min_time) and the 2.6B DiT engine
+# (dit_chunk_bench --device cuda). Exit 1 if a test failed.
 set -uo pipefail
 pack="${1:?usage: gpu_selftest.sh PACK_DIR [--bench]}"
 bench="${2:-}"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
+[[ -d "$pack/golden" ]] && export SANAWM_GOLDEN_DIR="$pack/golden"
 fail=0
 total_pass=0 total_fail=0 total_skip=0
 printf '%-34s %6s %6s %6s %8s\n' binary passed failed skipped ms
@@ -31,6 +33,12 @@ if [[ "$bench" == "--bench" ]]; then
   for b in "$pack"/bench/*; do
     [[ -x "$b" ]] || continue
     echo "== $(basename "$b")"
+    if [[ "$(basename "$b")" == dit_chunk_bench ]]; then  # a plain program: the 2.6B DiT engine, one streaming call
+      for p in bf16 fp32; do
+        timeout "${SANAWM_BENCH_TIMEOUT:-180}" "$b" --device cuda --single --reps 5 --precision "$p" 2>&1 | tail -4
+      done
+      continue
+    fi
     timeout "${SANAWM_BENCH_TIMEOUT:-60}" "$b" --benchmark_min_time=0.05 2>&1 | grep -v -E '^\*\*\*WARNING|^$' | tail -40
   done
 fi

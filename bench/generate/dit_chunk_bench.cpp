@@ -4,10 +4,16 @@
 // bf16 (default) or fp32 weights and 300 caption tokens. Prints every model call, the seconds per chunk and per
 // generated second of video, and the peak RSS.
 //   dit_chunk_bench [--precision bf16|fp32] [--chunks N] [--threads N] [--height H --width W] [--single]
+//                   [--device cpu|cuda] [--reps N]
 // --single: chunk 0's cache pass only, then one denoising call of the 3-frame chunk 1 (the steady-state call),
 // reported with its FLOP count and FLOP/s against --peak GFLOP/s (default 470.8: 2 × the bf16-dot peak that
-// gemm_bench measures on this machine's cores).
+// gemm_bench measures on this machine's cores; with --device cuda 989,400: the H100 SXM dense bf16 tensor peak).
+// --device cuda runs the DiT engine on the GPU (built when the CUDA backend is); --reps repeats the single call
+// and reports the fastest and the median (each call includes its host ↔ device input/output copies).
+#include <algorithm>
 #include <chrono>
+#include <memory>
+#include <vector>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -19,6 +25,9 @@
 #include "sanawm/model/dit/prepack.hpp"
 #include "sanawm/model/sampler/noise.hpp"
 #include "sanawm/model/sampler/samplers.hpp"
+#if SANAWM_BENCH_HAVE_CUDA
+#include "dit_engine_cuda.hpp"
+#endif
 
 namespace {
 
@@ -32,7 +41,7 @@ double since(clk::time_point t) { return std::chrono::duration<double>(clk::now(
 /// Times every streaming call of the wrapped DiT.
 class timed_denoiser final : public sampler::denoiser {
  public:
-  explicit timed_denoiser(sampler::dit_denoiser& d) : d_(d) {}
+  explicit timed_denoiser(sampler::denoiser& d) : d_(d) {}
   std::vector<float> forward(const dit::dit_inputs& in, const std::vector<index_t>& s) override { return d_.forward(in, s); }
   void begin_stream() override { d_.begin_stream(); }
   std::vector<float> forward_stream(const dit::dit_inputs& in, bool write_cache) override {
@@ -45,7 +54,7 @@ class timed_denoiser final : public sampler::denoiser {
   }
 
  private:
-  sampler::dit_denoiser& d_;
+  sampler::denoiser& d_;
 };
 
 }  // namespace
@@ -54,7 +63,9 @@ int main(int argc, char** argv) {
   std::string precision = "bf16";
   index_t chunks = 2, height = 704, width = 1280;
   bool single = false;
-  double peak = 470.8;
+  double peak = 0;
+  std::string device = "cpu";
+  int reps = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     auto next = [&]() -> const char* {
@@ -71,16 +82,40 @@ int main(int argc, char** argv) {
     else if (a == "--width") width = std::atol(next());
     else if (a == "--single") single = true;
     else if (a == "--peak") peak = std::atof(next());
+    else if (a == "--device") device = next();
+    else if (a == "--reps") reps = std::max(1, std::atoi(next()));
     else {
-      std::fprintf(stderr, "usage: dit_chunk_bench [--precision bf16|fp32] [--chunks N] [--threads N] [--height H --width W]\n");
+      std::fprintf(stderr, "usage: dit_chunk_bench [--precision bf16|fp32] [--chunks N] [--threads N] [--height H --width W] "
+                           "[--single] [--device cpu|cuda] [--reps N] [--peak GFLOP/s]\n");
       return 2;
     }
   }
-  const bool bf16 = precision == "bf16";
+  const bool bf16 = precision == "bf16", on_gpu = device == "cuda";
+  if (device != "cpu" && !on_gpu) {
+    std::fprintf(stderr, "--device must be cpu or cuda\n");
+    return 2;
+  }
+#if !SANAWM_BENCH_HAVE_CUDA
+  if (on_gpu) {
+    std::fprintf(stderr, "--device cuda: this dit_chunk_bench was built without the CUDA backend\n");
+    return 2;
+  }
+#endif
+  if (peak <= 0) peak = on_gpu ? 989400.0 : 470.8;
   const dit::dit_config cfg = dit::sana_wm_2_6b();
   auto t = clk::now();
   dit::dit_weights w = dit::make_random_dit(cfg, 1, bf16 ? dit::weight_dtype::bf16 : dit::weight_dtype::f32);
-  dit::pack_for_cpu(w, bf16);  // as sanawm-generate does: GEMM weights packed once
+  std::unique_ptr<sampler::denoiser> gpu;
+  dit::forward_options fo;
+  fo.bf16_activations = bf16;
+#if SANAWM_BENCH_HAVE_CUDA
+  if (on_gpu) {
+    gpu = bench_cuda::make_cuda_dit(dit::refs_of(w), bf16);
+    std::printf("DiT engine on %s (weights uploaded)\n", bench_cuda::device_summary().c_str());
+    w.blocks.clear();  // the host copy is no longer needed
+  }
+#endif
+  if (!on_gpu) dit::pack_for_cpu(w, bf16);  // as sanawm-generate does: GEMM weights packed once
   std::printf("2.6B DiT, random %s weights: built in %.1f s, peak RSS %.1f GiB, %d threads\n", precision.c_str(),
               since(t), peak_rss_gib(), cpu::num_threads());
 
@@ -101,9 +136,8 @@ int main(int argc, char** argv) {
   std::vector<float> z(static_cast<std::size_t>(s.numel()));
   sampler::fill_normal(z, 4);
 
-  dit::forward_options fo;
-  fo.bf16_activations = bf16;
-  sampler::dit_denoiser inner(w, fo, 2);
+  sampler::dit_denoiser cpu_dit(w, fo, 2);
+  sampler::denoiser& inner = gpu ? *gpu : static_cast<sampler::denoiser&>(cpu_dit);
   timed_denoiser den(inner);
   if (single) {
     // Chunk 0 [0, 4) written to the caches at t = 0, then one t = 1000 call of chunk 1 [4, 7).
@@ -117,9 +151,15 @@ int main(int argc, char** argv) {
     (void)inner.forward_stream(sampler::detail::model_inputs(c, s, cfg.plucker_channels, {0, 4}, x0, t0, false), true);
     auto x1 = sampler::detail::gather_frames(z, s, {4, 7});
     const auto in1 = sampler::detail::model_inputs(c, s, cfg.plucker_channels, {4, 7}, x1, t1, false);
-    const auto tc1 = clk::now();
-    (void)inner.forward_stream(in1, false);
-    const double sec = since(tc1);
+    std::vector<double> times;
+    for (int r = 0; r < reps; ++r) {
+      const auto tc1 = clk::now();
+      (void)inner.forward_stream(in1, false);
+      times.push_back(since(tc1));
+    }
+    std::sort(times.begin(), times.end());
+    const double sec = times.front();
+    if (reps > 1) std::printf("%d calls: fastest %.4f s, median %.4f s\n", reps, times.front(), times[times.size() / 2]);
     // FLOPs of the call: linear layers (+ t_conv), cross-attention K/V on the caption, softmax attention (main +
     // camera branch over 4 cached + 3 own frames), GDN scans (main numerator + denominator, camera).
     const double N = 3.0 * double(S), C = double(cfg.hidden), F = double(cfg.ffn_hidden()), Lc = double(L);
@@ -133,7 +173,7 @@ int main(int argc, char** argv) {
       else flop += 3 * (2 * N * Hh * Dh * Dh * 3);
     }
     flop += 2 * N * C * (double(cfg.in_channels) * 2 + double(cfg.plucker_channels));
-    std::printf("one steady-state streaming call (3 latent frames = %ld tokens, 4 cached frames): %.1f s, %.2f TFLOP, "
+    std::printf("one steady-state streaming call (3 latent frames = %ld tokens, 4 cached frames): %.4g s, %.2f TFLOP, "
                 "%.0f GFLOP/s = %.0f%% of %.0f GFLOP/s; peak RSS %.1f GiB\n",
                 long(3 * S), sec, flop / 1e12, flop / sec / 1e9, 100.0 * flop / sec / 1e9 / peak, peak, peak_rss_gib());
     return 0;

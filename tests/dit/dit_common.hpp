@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -14,14 +15,19 @@
 
 namespace sanawm::test {
 
-inline std::filesystem::path golden_dir() { return SANAWM_GOLDEN_DIR; }
+/// The golden data: $SANAWM_GOLDEN_DIR when set (a GPU machine running packed binaries, scripts/gpu_pack.sh), else
+/// the directory configured at build time.
+inline std::filesystem::path golden_dir() {
+  if (const char* e = std::getenv("SANAWM_GOLDEN_DIR"); e && *e) return e;
+  return SANAWM_GOLDEN_DIR;
+}
 inline bool have_golden() {
   return !golden_dir().empty() && std::filesystem::exists(golden_dir() / "dit_tiny_a.weights.safetensors");
 }
 #define SANAWM_REQUIRE_GOLDEN()                                                                             \
   do {                                                                                                      \
     if (!::sanawm::test::have_golden())                                                                     \
-      GTEST_SKIP() << "golden data not available (SANAWM_GOLDEN_DIR='" SANAWM_GOLDEN_DIR "')";              \
+      GTEST_SKIP() << "golden data not available (SANAWM_GOLDEN_DIR='" << ::sanawm::test::golden_dir() << "')"; \
   } while (0)
 
 /// dit_inputs from a golden io file (x, timestep, y, mask, camera_conditions, chunk_plucker).
