@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "dense/dense_test_util.hpp"
@@ -14,6 +15,8 @@
 #include "sanawm/io/safetensors.hpp"
 #include "sanawm/kernels/conv/conv_cpu.hpp"
 #include "sanawm/kernels/conv/conv_ref.hpp"
+#include "sanawm/kernels/conv/conv_gemm.hpp"  // *_via_gemm: the CUDA route, run here on the CPU GEMM
+#include "sanawm/kernels/gemm/gemm_cpu.hpp"  // gemm(cpu_t, …) for *_via_gemm
 
 namespace {
 
@@ -80,6 +83,12 @@ void check_conv1x1() {
         auto yp = poisoned<TOut, 2>(s.n, s.co);
         conv1x1_portable(cpu_t{}, x.view(), w.view(), bias.view(), yp.view(), act);
         expect_close(yp, ref, "conv1x1_portable");
+        // The GEMM route (what conv1x1(cuda_t, …) takes): every activation the GEMM epilogue has.
+        auto yg = poisoned<TOut, 2>(s.n, s.co);
+        if (conv1x1_via_gemm(cpu_t{}, x.view(), w.view(), bias.view(), yg.view(), act))
+          expect_close(yg, ref, "conv1x1_via_gemm");
+        else
+          EXPECT_EQ(act, activation::sigmoid) << "only sigmoid lacks a GEMM epilogue";
       }
 }
 
@@ -194,6 +203,14 @@ void check_temporal_conv(frame_chunks chunks, bool residual, bool with_left) {
     auto yp = poisoned<TOut, 4>(s.b, s.t, s.s, s.co);
     temporal_conv3_portable(cpu_t{}, x.view(), w.torch.view(), yp.view(), opt, left.view());
     expect_close(yp, ref, "temporal_conv3_portable");
+    // The im2col + GEMM route (what temporal_conv3(cuda_t, …) takes); a residual needs x's type to be y's.
+    for (bool tap_major : {false, true}) {
+      auto yg = poisoned<TOut, 4>(s.b, s.t, s.s, s.co);
+      const bool ran = tap_major ? temporal_conv3_via_gemm(cpu_t{}, x.view(), w.tap_view, yg.view(), opt, left.view())
+                                 : temporal_conv3_via_gemm(cpu_t{}, x.view(), w.torch.view(), yg.view(), opt, left.view());
+      EXPECT_EQ(ran, (!residual || std::is_same_v<TIn, TOut>));
+      if (ran) expect_close(yg, ref, "temporal_conv3_via_gemm");
+    }
   }
 }
 
@@ -394,6 +411,10 @@ void check_conv3d(index_t kt, index_t kh, index_t kw, index_t left_frames) {
         auto yp = poisoned<TOut, 5>(s.b, t_out, s.h, s.w, s.co);
         conv3d_portable(cpu_t{}, x.view(), w.view(), bias.view(), yp.view(), {tp, sp}, left.view());
         expect_close(yp, ref, "conv3d_portable");
+        // The im2col + GEMM route (what conv3d(cuda_t, …) takes).
+        auto yg = poisoned<TOut, 5>(s.b, t_out, s.h, s.w, s.co);
+        EXPECT_TRUE(conv3d_via_gemm(cpu_t{}, x.view(), w.view(), bias.view(), yg.view(), {tp, sp}, left.view()));
+        expect_close(yg, ref, "conv3d_via_gemm");
       }
 }
 

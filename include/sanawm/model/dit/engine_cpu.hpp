@@ -3,6 +3,9 @@
 // fast host forward is dit.hpp; this instantiation runs the device path's exact sequence of steps on the host, which
 // is how that path is checked against the golden data without a GPU.
 #pragma once
+#if defined(__CUDACC__)
+#error "sanawm/model/dit/engine_cpu.hpp: host-only header (the CPU SIMD kernels); include it from .cpp files"
+#endif
 
 #include "sanawm/backend/cpu/parallel.hpp"            // parallel_for(cpu_t, …)
 #include "sanawm/kernels/attention/attention_cpu.hpp" // attention(cpu_t, …)
