@@ -26,6 +26,8 @@
 #include "sanawm/kernels/elementwise/elementwise_cpu.hpp"  // glu(cpu_t, …)
 #include "sanawm/kernels/gemm/gemm_cpu.hpp"                // gemm(cpu_t, …)
 #include "sanawm/kernels/norms/norms_cpu.hpp"              // rms_norm(cpu_t, …)
+#include "sanawm/backend/cpu/parallel.hpp"                 // parallel_for(cpu_t, …): gemma2_engine<cpu_t>
+#include "sanawm/model/text/gemma2_engine.hpp"             // gemma2_refs, gemma2_engine
 
 namespace sanawm::text {
 
@@ -478,5 +480,26 @@ class gemma2_encoder {
   gemma2_weights w_;
   gemm_compute compute_ = gemm_compute::fp32;
 };
+
+/// The weights as plain pointers for gemma2_engine (the GPU encoder; gemma2_engine<cpu_t> on the host).
+inline gemma2_refs refs_of(const gemma2_weights& w) {
+  const gemma2_config& c = w.config;
+  gemma2_refs r;
+  r.dims.vocab_size = c.vocab_size, r.dims.hidden_size = c.hidden_size, r.dims.intermediate_size = c.intermediate_size;
+  r.dims.num_layers = c.num_layers, r.dims.num_heads = c.num_heads, r.dims.num_kv_heads = c.num_kv_heads;
+  r.dims.head_dim = c.head_dim, r.dims.sliding_window = c.sliding_window;
+  r.dims.query_pre_attn_scalar = c.query_pre_attn_scalar, r.dims.rope_theta = c.rope_theta;
+  r.dims.attn_softcap = c.attn_softcap, r.dims.rms_norm_eps = c.rms_norm_eps, r.dims.sliding = c.sliding;
+  auto m = [](const gemma2_matrix& x) {
+    return gemma2_matrix_ref{x.f32.empty() ? nullptr : x.f32.data(), x.b16.empty() ? nullptr : x.b16.data(), x.rows,
+                             x.cols};
+  };
+  r.embed = m(w.embed);
+  for (const gemma2_layer& l : w.layers)
+    r.layers.push_back({m(l.qkv), m(l.o), m(l.up_gate), m(l.down), l.input_norm.data(), l.post_attn_norm.data(),
+                        l.pre_ff_norm.data(), l.post_ff_norm.data()});
+  r.final_norm = w.final_norm.data();
+  return r;
+}
 
 }  // namespace sanawm::text
