@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// examples/generate/cuda_dit.cu — sanawm-generate's GPU DiT: dit::engine_denoiser<cuda_t>.
+// examples/generate/cuda_dit.cu — sanawm-generate's GPU parts: dit::engine_denoiser<cuda_t> and the VAE's
+// backend_conv_executor<cuda_t>.
 #include "cuda_dit.hpp"
 
 #include "sanawm/backend/cuda/device.cuh"    // has_cuda_device, cuda_device_properties
 #include "sanawm/model/dit/engine_cuda.cuh"  // engine_denoiser<cuda_t>
+#include "sanawm/model/vae/conv_executor_cuda.cuh"  // backend_conv_executor<cuda_t>
 
 namespace generate_cli {
 
@@ -17,6 +19,10 @@ std::unique_ptr<sanawm::sampler::denoiser> make_cuda_dit(const sanawm::dit::dit_
   eo.bf16 = bf16;
   return std::make_unique<sanawm::dit::engine_denoiser<sanawm::cuda_t>>(sanawm::cuda_t{}, refs, eo, opt,
                                                                        static_cast<sanawm::index_t>(window));
+}
+
+std::unique_ptr<sanawm::vae::conv_executor> make_cuda_vae_convs() {
+  return std::make_unique<sanawm::vae::backend_conv_executor<sanawm::cuda_t>>(sanawm::cuda_t{});
 }
 
 std::string cuda_device_summary() {

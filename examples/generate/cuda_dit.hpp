@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// examples/generate/cuda_dit.hpp — the DiT on the GPU for sanawm-generate --device cuda: the factory is compiled by
-// nvcc in cuda_dit.cu (built only when the CUDA backend is), the rest of the program stays host C++.
+// examples/generate/cuda_dit.hpp — sanawm-generate --device cuda: the DiT and the VAE's convs on the GPU. The
+// factories are compiled by nvcc in cuda_dit.cu (built only when the CUDA backend is); the rest stays host C++.
 #pragma once
 
 #include <memory>
@@ -9,6 +9,7 @@
 #include "sanawm/model/dit/inputs.hpp"        // forward_options
 #include "sanawm/model/dit/refs.hpp"          // dit_refs
 #include "sanawm/model/sampler/denoiser.hpp"  // sampler::denoiser
+#include "sanawm/model/vae/conv_executor.hpp"   // vae::conv_executor
 
 namespace generate_cli {
 
@@ -17,6 +18,8 @@ std::string cuda_unavailable_reason();
 /// engine_denoiser<cuda_t> over `refs` (weights uploaded now); bf16 compute when `bf16`.
 std::unique_ptr<sanawm::sampler::denoiser> make_cuda_dit(const sanawm::dit::dit_refs& refs, bool bf16,
                                                          const sanawm::dit::forward_options& opt, long window);
+/// The VAE's convs on the GPU (backend_conv_executor<cuda_t>); the rest of the VAE stays on the CPU.
+std::unique_ptr<sanawm::vae::conv_executor> make_cuda_vae_convs();
 /// The device's name and memory, for the log line.
 std::string cuda_device_summary();
 

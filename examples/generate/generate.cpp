@@ -305,12 +305,14 @@ int run(const cli_options& o) {
   // The DiT on the GPU (weights uploaded once; the VAE and the text encoder stay on the CPU), or every remaining
   // GEMM weight packed once for the CPU GEMM (same results, no per-call packing).
   std::unique_ptr<sampler::denoiser> gpu_dit;
+  std::unique_ptr<vae::conv_executor> gpu_vae_convs;
   if (on_gpu) {
 #if SANAWM_GENERATE_HAVE_CUDA
     dit::forward_options fo;
     fo.strict_softmax_chunk_mask = o.strict_softmax_mask;
     gpu_dit = generate_cli::make_cuda_dit(dit::refs_of(embedded ? tiny->dit : dw), o.precision != "fp32", fo, o.window);
-    std::fprintf(stderr, "DiT on %s\n", generate_cli::cuda_device_summary().c_str());
+    gpu_vae_convs = generate_cli::make_cuda_vae_convs();
+    std::fprintf(stderr, "DiT and VAE convs on %s\n", generate_cli::cuda_device_summary().c_str());
 #endif
   } else {
     dit::pack_for_cpu(embedded ? tiny->dit : dw, o.precision != "fp32");
@@ -349,6 +351,7 @@ int run(const cli_options& o) {
   go.dit.bf16_activations = o.precision != "fp32";
   go.dit.strict_softmax_chunk_mask = o.strict_softmax_mask;
   go.model = gpu_dit.get();
+  go.vae_convs = gpu_vae_convs.get();
   auto& so = go.sampler;
   so.flow_shift = o.flow_shift;
   so.state = o.state == "bf16" ? sampler::state_dtype::bf16 : sampler::state_dtype::f32;
@@ -489,7 +492,7 @@ int main(int argc, char** argv) {
   app.add_option("--preview-every", o.preview_every, "write <output>.preview.png (latent channels 0-2) every N steps")->group(g_out);
   app.add_option("--decode-chunk", o.decode_chunk, "latent frames per VAE decoder push (memory bound, default 1)")->group(g_out);
   app.add_option("-t,--threads", o.threads, "CPU threads (default: all cores)")->group(g_out);
-  app.add_option("--device", o.device, "where the DiT runs: cpu (default) or cuda (needs a build with the CUDA backend; fp32 or bf16)")->group(g_out);
+  app.add_option("--device", o.device, "where the DiT and the VAE convs run: cpu (default) or cuda (needs a build with the CUDA backend; fp32 or bf16)")->group(g_out);
   app.add_flag("--no-progress", o.no_progress, "no progress output")->group(g_out);
   try {
     app.parse(argc, argv);

@@ -453,6 +453,21 @@ TEST(Conv3d, TapMajorWeightsAndFloatToBf16) {
   auto y = poisoned<bf16, 5>(1, 3, 4, 5, co);
   conv3d(cpu_t{}, x.view(), wv, no_bias.view(), y.view(), conv3d_padding{});
   expect_close(y, ref, "conv3d, tap-major weights, bf16 output");
+  auto yg = poisoned<bf16, 5>(1, 3, 4, 5, co);
+  EXPECT_TRUE(conv3d_via_gemm(cpu_t{}, x.view(), wv, no_bias.view(), yg.view(), conv3d_padding{},
+                              tensor_view<const float, dextents<5>>(nullptr, dextents<5>(0, 0, 4, 5, ci))));
+  expect_close(yg, ref, "conv3d_via_gemm, tap-major weights (gathered)");
+  // Channels-last weights ([Cout, kt, kh, kw, Cin] memory, the VAE's store): the GEMM operand as it is.
+  ht<float, 5> cl(co, 3, 3, 3, ci);
+  for (index_t o = 0; o < co; ++o)
+    for (index_t i = 0; i < ci; ++i)
+      for (index_t k = 0; k < 27; ++k) cl(o, k / 9, (k / 3) % 3, k % 3, i) = w(o, i, k / 9, (k / 3) % 3, k % 3);
+  const sv<const float, 5> wcl(cl.data(), layout_stride::mapping<dextents<5>>(dextents<5>(co, ci, 3, 3, 3),
+                                                                            {27 * ci, 1, 9 * ci, 3 * ci, ci}));
+  auto yc = poisoned<float, 5>(1, 3, 4, 5, co);
+  EXPECT_TRUE(conv3d_via_gemm(cpu_t{}, x.view(), wcl, no_bias.view(), yc.view(), conv3d_padding{},
+                              tensor_view<const float, dextents<5>>(nullptr, dextents<5>(0, 0, 4, 5, ci))));
+  expect_close(yc, ref, "conv3d_via_gemm, channels-last weights (used in place)");
 }
 
 TEST(Conv3d, StreamingFrameByFrameEqualsCausal) {

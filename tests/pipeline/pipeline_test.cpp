@@ -43,9 +43,10 @@ struct captured {
 };
 
 captured run(gen_mode mode, index_t frames, std::uint64_t seed = 1, index_t steps = 2,
-             sampler::denoiser* model = nullptr) {
+             sampler::denoiser* model = nullptr, vae::conv_executor* vae_convs = nullptr) {
   generation_options o;
   o.model = model;
+  o.vae_convs = vae_convs;
   o.mode = mode;
   o.seed = seed;
   o.sampler.steps = steps;
@@ -87,13 +88,16 @@ TEST(Pipeline, SameSeedIsIdenticalAtOneAndTwoThreads) {
   EXPECT_NE(a.frames, run(gen_mode::bidirectional, 9, 6).frames) << "a different seed must change the video";
 }
 
-// The pipeline's model hook with the backend engine (the --device cuda path, here on the host): the same video as
-// the CPU forward up to float rounding, in the full-sequence and streaming modes, and the same streaming state size.
-TEST(Pipeline, EngineDenoiserGivesTheSameVideo) {
+// The pipeline's hooks with the backend engines (the --device cuda path: the DiT engine and the VAE's convs on a
+// conv executor, here both on the host): the same video as the CPU path up to float rounding, in the full-sequence
+// and streaming modes, and the same streaming state size.
+TEST(Pipeline, BackendEnginesGiveTheSameVideo) {
   for (gen_mode mode : {gen_mode::bidirectional, gen_mode::streaming}) {
     dit::engine_denoiser<cpu_t> engine(cpu_t{}, dit::refs_of(tiny().dit), {}, {}, 2);
+    vae::backend_conv_executor<cpu_t> convs;
     const index_t frames = mode == gen_mode::streaming ? 41 : 17;
-    const captured a = run(mode, frames, 3), b = run(mode, frames, 3, 2, &engine);
+    const captured a = run(mode, frames, 3), b = run(mode, frames, 3, 2, &engine, &convs);
+    EXPECT_GT(convs.weight_bytes(), 0u) << "the VAE convs ran on the executor";
     expect_video(b, frames);
     double worst = 0;
     for (std::size_t f = 0; f < a.frames.size(); ++f)

@@ -16,6 +16,7 @@
 #include "sanawm/io/safetensors.hpp"
 #include "sanawm/kernels/conv/conv_ref.hpp"
 #include "sanawm/model/vae/vae.hpp"
+#include "vae_executor_checks.hpp"
 
 namespace sanawm {
 namespace {
@@ -696,6 +697,18 @@ TEST_F(VaeGolden, Bf16WeightsDecodeAndEncode) {
   const tensor5 img = read5(*io_, "encode.video");
   const vae::posterior p = vae::encode(w, img.view());
   expect_close("bf16 encode.mean vs f64", p.mean.data(), io_->read_as<double>("encode.mean_f64"), 5e-2, 2e-2);
+}
+
+// The convs on a conv_executor: backend_conv_executor<cpu_t> runs the GPU executor's steps (upload, im2col + GEMM
+// from the channels-last weights, download) on the host.
+TEST_F(VaeGolden, ConvExecutorDecodesAndEncodesLikeTheCpu) {
+  vae::backend_conv_executor<cpu_t> exec;
+  test::check_vae_conv_executor(*weights_, *io_, exec);
+  EXPECT_GT(exec.weight_bytes(), 0u);
+}
+TEST_F(VaeGolden, ConvExecutorBf16Weights) {
+  vae::backend_conv_executor<cpu_t> exec;
+  test::check_vae_conv_executor_bf16(vae::load_vae(golden("vae_tiny_a.weights.safetensors")), *io_, exec);
 }
 
 TEST(VaeConfig, PresetsAndValidation) {

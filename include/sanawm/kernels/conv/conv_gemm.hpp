@@ -222,14 +222,20 @@ bool conv3d_via_gemm(Tag tag, const X& x, const W& wt, const B& bias, const Y& y
   const index_t K = kt * kh * kw * x.extent(4), rows = y.extent(0) * y.extent(1) * y.extent(2) * y.extent(3);
   if (rows == 0 || co == 0) return true;
   using mem = backend_memory<Tag>;
-  auto wm = mem::template make<TW>(tag, co * K);
-  parallel_for_2d(tag, co, K, detail::conv3d_weight_body<TW>{as_input(wt), wm.data()});
+  // A weight already laid out channels-last ([Cout, kt, kh, kw, Cin] memory, the VAE's store) is the GEMM operand
+  // as it is; any other layout is gathered once per call.
+  const index_t ci = x.extent(4);
+  const bool gemm_layout = wt.stride(1) == 1 && wt.stride(4) == ci && wt.stride(3) == kw * ci &&
+                           wt.stride(2) == kh * kw * ci && wt.stride(0) == K;
+  auto wm = mem::template make<TW>(tag, gemm_layout ? 0 : co * K);
+  if (!gemm_layout) parallel_for_2d(tag, co, K, detail::conv3d_weight_body<TW>{as_input(wt), wm.data()});
+  const TW* wp = gemm_layout ? wt.data() : wm.data();
   gemm_epilogue<TY> e;
   e.bias = detail::optional_vector("conv3d", "bias", bias, co);
   const auto xs = as_input(x);
   const auto ls = as_input(left);
   const index_t t_out = y.extent(1);
-  detail::chunked_im2col_gemm<Tag, TX>(tag, rows, K, wm.data(), co, y.data(), ldy, e, 0,
+  detail::chunked_im2col_gemm<Tag, TX>(tag, rows, K, wp, co, y.data(), ldy, e, 0,
                                        [&](index_t r0, index_t n, TX* a) {
                                          parallel_for_2d(tag, n, K,
                                                          detail::conv3d_im2col_body<TX>{xs, ls, pad, kt, kh, kw, t_out,

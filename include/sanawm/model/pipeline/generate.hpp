@@ -88,6 +88,8 @@ struct generation_options {
   /// The DiT to sample with instead of the CPU forward over the weights passed to generate() (which still supply
   /// the config), e.g. an engine_denoiser<cuda_t>; it owns its precision, and sees o.window via its own options.
   sampler::denoiser* model = nullptr;
+  /// Where the VAE's convs run (e.g. a backend_conv_executor<cuda_t>); nullptr: the CPU.
+  vae::conv_executor* vae_convs = nullptr;
   index_t decode_chunk = 1;          ///< latent frames per VAE decoder push (memory bound)
   bool causal_decode = false;        ///< decode with the causal decoder (forced on in streaming mode)
   /// Receives every decoded frame in order: [3, height, width] raw decoder output (nominally [−1, 1]).
@@ -199,7 +201,9 @@ inline generation_result generate(const dit::dit_weights& dw, const vae::vae_wei
   // First frame: VAE encode (posterior mode), normalised → image latent [C, 1, h, w].
   tensor<float, dextents<5>> img(dextents<5>(1, 3, 1, in.height, in.width));
   std::copy(in.image.begin(), in.image.end(), img.data());
-  vae::posterior post = vae::encode(vw, img.view());
+  vae::encode_options eo;
+  eo.executor = o.vae_convs;
+  vae::posterior post = vae::encode(vw, img.view(), eo);
   vae::normalize_latents(vw, post.mean.view());
   const std::vector<float> image_latent(post.mean.data(), post.mean.data() + C * S);
   timer.done("encode");
@@ -238,6 +242,7 @@ inline generation_result generate(const dit::dit_weights& dw, const vae::vae_wei
 
   if (o.mode == gen_mode::streaming) {
     vae::decoder_stream dec(vw, 1, /*force_causal=*/true);
+    dec.set_conv_executor(o.vae_convs);
     index_t chunks_left = static_cast<index_t>(sampler::streaming_chunks(T, o.sampler.chunk_size).size());
     sampler::sample_streaming(
         model, cond, s, initial,
@@ -258,6 +263,7 @@ inline generation_result generate(const dit::dit_weights& dw, const vae::vae_wei
     timer.done("sample");
     detail::denormalize(vw, z, C, T * S);
     vae::decoder_stream dec(vw, 1, o.causal_decode);
+    dec.set_conv_executor(o.vae_convs);
     const index_t step = std::max<index_t>(1, o.decode_chunk);
     std::vector<float> part;
     for (index_t t0 = 0; t0 < T; t0 += step) {

@@ -40,6 +40,7 @@ struct conv_stream {
   vae_padding pad = vae_padding::reflect;
   clip hist;
   bool started = false;
+  conv_executor* exec = nullptr;  ///< where the conv runs (nullptr: the CPU)
 
   clip push(const clip& x, bool last) {
     if (!started) {
@@ -53,14 +54,14 @@ struct conv_stream {
     if (hist.t == 2 && !(last && !causal)) {
       // Steady state: the two history frames are the causal left context of x (no window copy).
       if (x.t == 0) return clip(0, x.h, x.w, w->cout);
-      clip y = conv(*w, x, temporal_padding::causal_replicate, pad, &hist);
+      clip y = conv(*w, x, temporal_padding::causal_replicate, pad, &hist, exec);
       hist = x.t >= 2 ? slice_frames(x, x.t - 2, x.t) : concat_frames({{&hist, {1, 2}}, {&x, {0, 1}}});
       return y;
     }
     clip window = concat_frames({{&hist, {0, hist.t}}, {&x, {0, x.t}}});
     const index_t seen = window.t;
     if (!causal && last) window = concat_frames({{&window, {0, seen}}, {&window, {seen - 1, seen}}});
-    clip y = conv(*w, window, temporal_padding::valid, pad);
+    clip y = conv(*w, window, temporal_padding::valid, pad, nullptr, exec);
     // Keep the last two frames of the history + new frames (never the appended right pad).
     hist = slice_frames(window, std::max<index_t>(0, seen - 2), seen);
     return y;
@@ -185,6 +186,18 @@ class decoder_stream {
   }
 
   bool causal() const noexcept { return causal_; }
+
+  /// Runs every conv on `exec` (conv_executor.hpp, e.g. backend_conv_executor<cuda_t>; nullptr: the CPU). The
+  /// executor must outlive the stream's pushes.
+  void set_conv_executor(conv_executor* exec) noexcept {
+    for (auto& s : states_) {
+      s.conv_in.exec = exec, s.conv_out.exec = exec;
+      for (auto& r : s.mid) r.c1.exec = exec, r.c2.exec = exec;
+      for (auto& u : s.ups) u.c.exec = exec;
+      for (auto& v : s.up_resnets)
+        for (auto& r : v) r.c1.exec = exec, r.c2.exec = exec;
+    }
+  }
 
   /// Bytes held between pushes (conv histories and skip-connection queues): the streaming state, which stays
   /// bounded however long the video is.
@@ -407,6 +420,10 @@ class tiled_decoder_stream {
   }
 
   index_t frames_out() const noexcept { return tiles_.front().frames_out(); }
+  /// Runs every tile's convs on `exec` (see decoder_stream::set_conv_executor).
+  void set_conv_executor(conv_executor* exec) noexcept {
+    for (auto& t : tiles_) t.set_conv_executor(exec);
+  }
 
   /// Feeds latent frames [B, C_lat, n, h, w] (the full latent width/height given at construction).
   video_chunk push(const float* latent, index_t b_n, index_t c_n, index_t n, index_t h, index_t w, bool last) {
@@ -487,6 +504,7 @@ struct decode_options {
   bool causal = false;        ///< upstream's decode(causal=True) (forced on when the config's decoder is causal)
   index_t chunk_frames = 0;   ///< latent frames per pushed chunk (memory bound); 0 = the whole latent at once
   spatial_tiling tiling{};    ///< spatial tiling (off by default)
+  conv_executor* executor = nullptr;  ///< where the convs run (nullptr: the CPU), see conv_executor.hpp
 };
 
 /// Number of pixel frames decoded from t latent frames: 8(t − 1) + 1 (for the LTX-2 strides).
@@ -508,6 +526,8 @@ inline tensor<float, dextents<5>> decode(const vae_weights& w, tensor_view<const
   std::optional<tiled_decoder_stream> tiled;
   if (opt.tiling.enabled()) tiled.emplace(w, b_n, h, w_n, opt.tiling, opt.causal);
   else plain.emplace(w, b_n, opt.causal);
+  if (tiled) tiled->set_conv_executor(opt.executor);
+  else plain->set_conv_executor(opt.executor);
   const index_t f_total = decoded_frames(w.config, t_n);
   index_t sh = 1, sw = 1;
   for (const auto& l : decoder_levels(w.config)) sh *= l.stride[1], sw *= l.stride[2];

@@ -33,6 +33,7 @@ struct encode_options {
   /// Callback for intermediate activations (channels-last clips) by module name: "encoder.patchify",
   /// "encoder.conv_in", "encoder.down_blocks.<i>", "encoder.mid_block", "encoder.conv_out". For tests.
   std::function<void(const std::string&, const clip&)> on_intermediate;
+  conv_executor* executor = nullptr;  ///< where the convs run (nullptr: the CPU), see conv_executor.hpp
 };
 
 namespace detail {
@@ -49,14 +50,14 @@ inline clip encode_clip(const vae_weights& w, clip x, const encode_options& opt)
   auto resnet = [&](const resnet_weights& r, const clip& in) {
     clip h = slice_frames(in, 0, in.t);
     norm_silu(h);
-    h = conv(r.conv1, h, tm, pad);
+    h = conv(r.conv1, h, tm, pad, nullptr, opt.executor);
     norm_silu(h);
-    h = conv(r.conv2, h, tm, pad);
+    h = conv(r.conv2, h, tm, pad, nullptr, opt.executor);
     add_inplace(h, in);
     return h;
   };
   tap("encoder.patchify", x);
-  x = conv(w.encoder.conv_in, x, tm, pad);
+  x = conv(w.encoder.conv_in, x, tm, pad, nullptr, opt.executor);
   tap("encoder.conv_in", x);
   for (std::size_t i = 0; i < w.encoder.down_blocks.size(); ++i) {
     const auto& blk = w.encoder.down_blocks[i];
@@ -68,7 +69,7 @@ inline clip encode_clip(const vae_weights& w, clip x, const encode_options& opt)
       throw make_error("vae", "encode: ", blk.downsampler.key, " needs T + ", s[0] - 1, " divisible by ", s[0], " and H, W by ",
                        s[1], ", ", s[2], "; got T=", x.t, " H=", x.h, " W=", x.w,
                        " (input frames must be 1 mod 8 and sides multiples of 32)");
-    const clip y = conv(blk.downsampler, xp, tm, pad);
+    const clip y = conv(blk.downsampler, xp, tm, pad, nullptr, opt.executor);
     clip out = space_to_depth(y, s);
     add_inplace(out, space_to_depth(xp, s, blk.level.group));
     x = std::move(out);
@@ -77,7 +78,7 @@ inline clip encode_clip(const vae_weights& w, clip x, const encode_options& opt)
   for (const auto& r : w.encoder.mid_block) x = resnet(r, x);
   tap("encoder.mid_block", x);
   norm_silu(x);
-  x = conv(w.encoder.conv_out, x, tm, pad);
+  x = conv(w.encoder.conv_out, x, tm, pad, nullptr, opt.executor);
   tap("encoder.conv_out", x);
   return x;
 }

@@ -25,6 +25,7 @@
 #include "sanawm/kernels/conv/conv_cpu.hpp"                // conv3d(cpu_t)
 #include "sanawm/kernels/elementwise/elementwise_cpu.hpp"  // activate(cpu_t)
 #include "sanawm/kernels/norms/norms_cpu.hpp"              // rms_norm(cpu_t), vae_rms_norm_eps
+#include "sanawm/model/vae/conv_executor.hpp"              // conv_executor
 #include "sanawm/model/vae/modules.hpp"                    // conv_weights
 
 namespace sanawm::vae {
@@ -86,24 +87,8 @@ struct conv_profile {
 /// (set_weight_packing): under ~1000 rows, packing the weights costs more than a few percent of the GEMM.
 inline constexpr index_t conv_pack_rows = 1024;
 
-/// y = conv3d(x) with a 3x3x3 kernel, spatial 'same' padding (`pad`), and the temporal mode `tmode`: valid (the
-/// caller has already padded the window), causal_replicate or symmetric_replicate (whole clip). With `left` (two
-/// frames, causal_replicate only), output t reads left/x frames t−2, t−1, t: the valid conv of the window [left, x]
-/// without building that window (bit-identical: the same gathered values and dot products).
-inline clip conv(const conv_weights& wt, const clip& x, temporal_padding tmode, vae_padding pad,
-                 const clip* left = nullptr) {
-  if (x.c != wt.cin)
-    throw make_error("vae", wt.key, ": input has ", x.c, " channels, the conv expects ", wt.cin);
-  if (left && (tmode != temporal_padding::causal_replicate || left->t != wt.kt - 1 || left->h != x.h ||
-               left->w != x.w || left->c != x.c))
-    throw make_error("vae", wt.key, ": the left context must be kt - 1 causal frames of x's shape");
-  const index_t t_out = tmode == temporal_padding::valid ? x.t - (wt.kt - 1) : x.t;
-  clip y(std::max<index_t>(t_out, 0), x.h, x.w, wt.cout);
-  if (y.t == 0) return y;
-  const conv3d_padding p{tmode, pad == vae_padding::zeros ? spatial_padding::zeros : spatial_padding::reflect};
-  conv_profile* prof = conv_profile::active;
-  const auto t0 = prof ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-  const std::clock_t c0 = prof ? std::clock() : std::clock_t{};
+/// conv()'s CPU path: conv3d(cpu_t)'s implicit GEMM, with the packed-weight cache for small calls.
+inline void conv_on_cpu(const conv_weights& wt, const clip& x, const conv3d_padding& p, const clip* left, clip& y) {
   const auto lv =
       left ? left->view5() : tensor_view<const float, dextents<5>>(nullptr, dextents<5>(0, 0, x.h, x.w, x.c));
   const gemm_compute mode = wt.is_bf16() ? gemm_compute::bf16 : gemm_compute::fp32;
@@ -120,6 +105,33 @@ inline clip conv(const conv_weights& wt, const clip& x, temporal_padding tmode, 
     conv3d(cpu_t{}, x.view5(), wt.view16(), wt.bias_view(), y.view5(), p, lv, mode, packed.get());
   else
     conv3d(cpu_t{}, x.view5(), wt.view(), wt.bias_view(), y.view5(), p, lv, mode, packed.get());
+}
+
+/// y = conv3d(x) with a 3x3x3 kernel, spatial 'same' padding (`pad`), and the temporal mode `tmode`: valid (the
+/// caller has already padded the window), causal_replicate or symmetric_replicate (whole clip). With `left` (two
+/// frames, causal_replicate only), output t reads left/x frames t−2, t−1, t: the valid conv of the window [left, x]
+/// without building that window (bit-identical: the same gathered values and dot products). With `exec` the conv runs
+/// there (conv_executor.hpp: another backend, e.g. the GPU) instead of the CPU's implicit GEMM.
+inline clip conv(const conv_weights& wt, const clip& x, temporal_padding tmode, vae_padding pad,
+                 const clip* left = nullptr, conv_executor* exec = nullptr) {
+  if (x.c != wt.cin)
+    throw make_error("vae", wt.key, ": input has ", x.c, " channels, the conv expects ", wt.cin);
+  if (left && (tmode != temporal_padding::causal_replicate || left->t != wt.kt - 1 || left->h != x.h ||
+               left->w != x.w || left->c != x.c))
+    throw make_error("vae", wt.key, ": the left context must be kt - 1 causal frames of x's shape");
+  const index_t t_out = tmode == temporal_padding::valid ? x.t - (wt.kt - 1) : x.t;
+  clip y(std::max<index_t>(t_out, 0), x.h, x.w, wt.cout);
+  if (y.t == 0) return y;
+  const conv3d_padding p{tmode, pad == vae_padding::zeros ? spatial_padding::zeros : spatial_padding::reflect};
+  conv_profile* prof = conv_profile::active;
+  const auto t0 = prof ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  const std::clock_t c0 = prof ? std::clock() : std::clock_t{};
+  if (exec) {
+    exec->conv(wt, x.data.data(), x.t, x.h, x.w, left ? left->data.data() : nullptr, left ? left->t : 0, p,
+               y.data.data(), y.t);
+  } else {
+    conv_on_cpu(wt, x, p, left, y);
+  }
   if (prof) {
     prof->seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     prof->cpu_seconds += static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
