@@ -7,7 +7,14 @@ set -uo pipefail
 pack="${1:?usage: gpu_selftest.sh PACK_DIR [--bench]}"
 bench="${2:-}"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
+if [[ -f "$pack/bin.tar.gz" ]]; then  # gpu_pack.sh's tarball: unpack next to a writable copy
+  work="$(mktemp -d)"
+  tar xzf "$pack/bin.tar.gz" -C "$work"
+  [[ -d "$pack/golden" ]] && ln -s "$(cd "$pack/golden" && pwd)" "$work/golden"
+  pack="$work"
+fi
 [[ -d "$pack/golden" ]] && export SANAWM_GOLDEN_DIR="$pack/golden"
+[[ -d tests/text/golden ]] && export SANAWM_TEXT_GOLDEN_DIR="$PWD/tests/text/golden"  # run from the repository root
 fail=0
 total_pass=0 total_fail=0 total_skip=0
 printf '%-34s %6s %6s %6s %8s\n' binary passed failed skipped ms

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -20,8 +21,12 @@ namespace sanawm::test {
 
 using gemma_factory = std::function<std::unique_ptr<gemma_runner>(const text::gemma2_refs&, gemm_compute)>;
 
+/// tests/text/golden: $SANAWM_TEXT_GOLDEN_DIR when set (packed binaries on a GPU machine), else the build's path.
 inline const std::filesystem::path& gemma_golden_dir() {
-  static const std::filesystem::path d = SANAWM_TEXT_GOLDEN_DIR;
+  static const std::filesystem::path d = [] {
+    const char* e = std::getenv("SANAWM_TEXT_GOLDEN_DIR");
+    return std::filesystem::path(e && *e ? e : SANAWM_TEXT_GOLDEN_DIR);
+  }();
   return d;
 }
 inline const text::gemma2_weights& gemma_tiny() {
