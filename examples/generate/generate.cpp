@@ -179,6 +179,18 @@ pipeline::text_conditioning make_text(const cli_options& o, const model_paths& m
 #if SANAWM_GENERATE_HAVE_TEXT
     std::fprintf(stderr, "text: encoding the prompt with Gemma-2 from %s\n", mp.text_encoder.string().c_str());
     const auto tok = text::gemma_tokenizer::load(mp.text_encoder);
+#if SANAWM_GENERATE_HAVE_CUDA
+    if (o.device == "cuda") {  // Gemma-2 on the GPU: the weights go up once, then both prompts
+      std::unique_ptr<generate_cli::prompt_encoder> enc;
+      {
+        const text::gemma2_weights gw = text::gemma2_weights::load(mp.text_encoder);
+        enc = generate_cli::make_cuda_gemma(text::refs_of(gw));  // uploaded: the host copy can go
+      }
+      const auto e = text::encode_prompt(tok, *enc, prompt_used, /*use_chi=*/true);
+      const auto n = text::encode_prompt(tok, *enc, o.negative_prompt, /*use_chi=*/false);
+      return from_embedding(e, n, "gemma(cuda):" + mp.text_encoder.string());
+    }
+#endif
     const text::gemma2_encoder enc(text::gemma2_weights::load(mp.text_encoder), gemm_compute::fp32);
     const auto e = text::encode_prompt(tok, enc, prompt_used, /*use_chi=*/true);
     const auto n = text::encode_prompt(tok, enc, o.negative_prompt, /*use_chi=*/false);
@@ -492,7 +504,7 @@ int main(int argc, char** argv) {
   app.add_option("--preview-every", o.preview_every, "write <output>.preview.png (latent channels 0-2) every N steps")->group(g_out);
   app.add_option("--decode-chunk", o.decode_chunk, "latent frames per VAE decoder push (memory bound, default 1)")->group(g_out);
   app.add_option("-t,--threads", o.threads, "CPU threads (default: all cores)")->group(g_out);
-  app.add_option("--device", o.device, "where the DiT and the VAE convs run: cpu (default) or cuda (needs a build with the CUDA backend; fp32 or bf16)")->group(g_out);
+  app.add_option("--device", o.device, "where the DiT, the VAE convs and the text encoder run: cpu (default) or cuda (needs a build with the CUDA backend; fp32 or bf16)")->group(g_out);
   app.add_flag("--no-progress", o.no_progress, "no progress output")->group(g_out);
   try {
     app.parse(argc, argv);

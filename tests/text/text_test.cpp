@@ -394,6 +394,23 @@ TEST(Prompt, TokensAndEmbeddingsMatchUpstreamAssembly) {
   }
 }
 
+TEST(Prompt, EngineEncodesTheSameEmbeddings) {
+  // encode_prompt over gemma2_engine<cpu_t> (the GPU encoder's steps; sanawm-generate --device cuda runs its CUDA
+  // twin) gives the CPU encoder's embeddings exactly.
+  const auto& tok = tokenizer();
+  gemma2_engine<cpu_t> engine(cpu_t{}, refs_of(tiny_encoder().weights()));
+  prompt_config cfg;
+  cfg.max_sequence_length = cases().at("max_sequence_length").get<std::int64_t>();
+  cfg.chi_lines = cases().at("chi_lines").get<std::vector<std::string>>();
+  for (bool chi : {false, true}) {
+    const auto a = encode_prompt(tok, tiny_encoder(), "a red house by the sea", chi, cfg);
+    const auto b = encode_prompt(tok, engine, "a red house by the sea", chi, cfg);
+    EXPECT_EQ(a.y, b.y);
+    EXPECT_EQ(a.mask, b.mask);
+    EXPECT_EQ(a.dim, b.dim);
+  }
+}
+
 TEST(Prompt, DefaultChiAndLongPromptTruncates) {
   const auto& tok = tokenizer();
   const auto lines = default_chi_lines();

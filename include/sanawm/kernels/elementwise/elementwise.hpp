@@ -147,6 +147,13 @@ struct glu_body {
   }
 };
 
+/// dst[i] += src[i] (fp32): the residual adds of the model engines.
+struct add_inplace_body {
+  float* dst;
+  const float* src;
+  SANAWM_HD void operator()(index_t i) const noexcept { dst[i] += src[i]; }
+};
+
 namespace detail {
 template <class X, class Y>
 void check_activation_args(std::string_view op, const X& x, const Y& y) {
@@ -180,6 +187,12 @@ void activate_portable(Tag tag, activation a, const X& x, const Y& y) {
     parallel_for_2d(tag, x.extent(0), x.extent(1),
                     activation_body<decltype(act)::value, TIn, TOut>{as_input(x), as_output(y)});
   });
+}
+
+/// dst[0, n) += src[0, n) on backend `tag` (fp32, contiguous; src may equal dst, must not otherwise overlap it).
+template <backend Tag>
+void add_inplace_portable(Tag tag, float* dst, const float* src, index_t n) {
+  parallel_for(tag, n, add_inplace_body{dst, src});
 }
 
 /// y = x[:, :H] ⊙ act(x[:, H:]) on backend `tag`, with the portable body. x [N, 2H], y [N, H].

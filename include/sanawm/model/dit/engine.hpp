@@ -91,15 +91,6 @@ struct activate_copy_body {
   }
 };
 
-/// dst[r, c] = bf16(src[r·lds + c]) (the bf16 compute mode's rounding of a linear layer's input).
-struct to_bf16_body {
-  const float* src;
-  index_t lds;
-  bf16* dst;
-  index_t cols;
-  SANAWM_HD void operator()(index_t i) const noexcept { dst[i] = bf16(src[(i / cols) * lds + i % cols]); }
-};
-
 /// dst[r, c] = src[r·lds + c] for c < cols (row gathers between strided activations).
 struct copy_rows_body {
   const float* src;
@@ -122,12 +113,6 @@ struct vector_plus_rows_body {
   SANAWM_HD void operator()(index_t i) const noexcept { out[i] = vec[i % cols] + src[(i / cols) * lds + i % cols]; }
 };
 
-/// dst[i] += src[i].
-struct add_body {
-  float* dst;
-  const float* src;
-  SANAWM_HD void operator()(index_t i) const noexcept { dst[i] += src[i]; }
-};
 
 /// x[r·ld + c] = max(x, 0)·s: the GDN feature map (ReLU) and key scale κ after the q/k RMSNorms.
 struct relu_scale_body {
@@ -509,6 +494,14 @@ class dit_engine {
   void each(index_t n, const Body& body) {
     parallel_for(be_, n, body);
   }
+  /// dst [rows, cols] = bf16(src rows of stride lds): the bf16 compute mode's rounding of a GEMM input.
+  void to_bf16(const float* src, index_t lds, index_t rows, index_t cols, bf16* dst) {
+    using E = extents<dyn, dyn>;
+    const index_t st[2] = {lds, 1};
+    activate_portable(be_, activation::identity,
+                      tensor_view<const float, E, layout_stride>(src, layout_stride::mapping<E>(E(rows, cols), st)),
+                      make_view(dst, E(rows, cols)));
+  }
   void emit(const forward_options& o, std::string_view name, const float* p, std::vector<index_t> shape) {
     if (!o.on_intermediate) return;
     index_t n = 1;
@@ -528,7 +521,7 @@ class dit_engine {
     const float* bias = l.bias.size() > 0 ? l.bias.data() : nullptr;
     if (opt_.bf16) {
       buffer<bf16> a = mem::template make<bf16>(be_, rows * l.in);
-      each(rows * l.in, engine_detail::to_bf16_body{in, ld_in, a.data(), l.in});
+      to_bf16(in, ld_in, rows, l.in, a.data());
       gemm_args<bf16, bf16, float> p;
       p.m = rows, p.n = n, p.k = l.in;
       p.a = a.data(), p.lda = l.in;
@@ -572,9 +565,9 @@ class dit_engine {
         const index_t C = c_.hidden;
         buffer<bf16> qb = mem::template make<bf16>(be_, Nq * C), kb = mem::template make<bf16>(be_, Nk * C),
                      vb = mem::template make<bf16>(be_, Nk * C);
-        each(Nq * C, engine_detail::to_bf16_body{q, ldq, qb.data(), C});
-        each(Nk * C, engine_detail::to_bf16_body{k, ldkv, kb.data(), C});
-        each(Nk * C, engine_detail::to_bf16_body{v, ldkv, vb.data(), C});
+        to_bf16(q, ldq, Nq, C, qb.data());
+        to_bf16(k, ldkv, Nk, C, kb.data());
+        to_bf16(v, ldkv, Nk, C, vb.data());
         const heads_view<const bf16> qv{qb.data(), 0, C, D}, kv{kb.data(), 0, C, D}, vv{vb.data(), 0, C, D};
         bool on_menu = false;
         for (index_t d : {SANAWM_ATTENTION_CUDA_HEAD_DIMS}) on_menu = on_menu || d == D;
@@ -961,12 +954,12 @@ class dit_engine {
       if (c_.has_plucker_proj(bi)) {
         for (index_t b = 0; b < B; ++b) {
           run_linear(bw.plucker_proj, sg.plucker.data() + b * N * C, N, pp.data());
-          each(N * C, engine_detail::add_body{x.data() + b * N * C, pp.data()});
+          add_inplace_portable(be_, x.data() + b * N * C, pp.data(), N * C);
         }
       }
       for (index_t b = 0; b < B; ++b) cross_attention(sg, bw, x.data() + b * N * C, b, cross.data() + b * N * C);
       emit(opt, str_cat("act.block", bi, "_cross_attn_out"), cross.data(), {B, N, C});
-      each(B * N * C, engine_detail::add_body{x.data(), cross.data()});
+      add_inplace_portable(be_, x.data(), cross.data(), B * N * C);
       modulate(x.data(), bw.sst, 3, 4, u.data());
       for (index_t b = 0; b < B; ++b) ffn(sg, bw, u.data() + b * N * C, b, cache, update, mlp.data() + b * N * C);
       emit(opt, str_cat("act.block", bi, "_mlp_out"), mlp.data(), {B, N, C});

@@ -85,18 +85,6 @@ struct rope_half_body {
   }
 };
 
-struct to_bf16_body {
-  const float* src;
-  bf16* dst;
-  SANAWM_HD void operator()(index_t i) const noexcept { dst[i] = bf16(src[i]); }
-};
-
-struct add_body {
-  float* dst;
-  const float* src;
-  SANAWM_HD void operator()(index_t i) const noexcept { dst[i] += src[i]; }
-};
-
 }  // namespace gemma2_detail
 
 /// Gemma2Model.forward on backend Be for one sequence (see gemma2_encoder for the semantics and the padded-row
@@ -203,7 +191,7 @@ class gemma2_engine {
       else attention(be_, shape, p, q, k, v, o);
       linear(attn.data(), s, l.o, x.data());
       norm(x.data(), s, l.post_attn_norm);
-      parallel_for(be_, s * D, gemma2_detail::add_body{h.data(), x.data()});
+      add_inplace_portable(be_, h.data(), x.data(), s * D);
       // GeGLU MLP: down(gelu_tanh(gate(x)) ⊙ up(x)).
       mem::copy(be_, x.data(), h.data(), s * D);
       norm(x.data(), s, l.pre_ff_norm);
@@ -212,7 +200,7 @@ class gemma2_engine {
           make_view(act.data(), extents<dyn, dyn>(s, I)));
       linear(act.data(), s, l.down, x.data());
       norm(x.data(), s, l.post_ff_norm);
-      parallel_for(be_, s * D, gemma2_detail::add_body{h.data(), x.data()});
+      add_inplace_portable(be_, h.data(), x.data(), s * D);
     }
     norm(h.data(), s, final_norm_);
     std::vector<float> out(static_cast<std::size_t>(s * D));
@@ -272,7 +260,8 @@ class gemma2_engine {
   void linear(const float* x, index_t m, const matrix_dev& w, float* y) {
     if (compute_ == gemm_compute::bf16) {
       buffer<bf16> a = mem::template make<bf16>(be_, m * w.cols);
-      parallel_for(be_, m * w.cols, gemma2_detail::to_bf16_body{x, a.data()});
+      activate_portable(be_, activation::identity, make_view(x, extents<dyn, dyn>(m, w.cols)),
+                        make_view(a.data(), extents<dyn, dyn>(m, w.cols)));
       gemm_args<bf16, bf16, float> p;
       p.m = m, p.n = w.rows, p.k = w.cols;
       p.a = a.data(), p.lda = w.cols, p.b = w.w16.data(), p.ldb = w.cols, p.c = y, p.ldc = w.rows;

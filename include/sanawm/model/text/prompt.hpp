@@ -96,13 +96,18 @@ struct prompt_embedding {
   bool truncated = false;
 };
 
-/// Tokenises (tokenize_prompt), runs Gemma over all L positions and keeps the selected rows.
-inline prompt_embedding encode_prompt(const gemma_tokenizer& tok, const gemma2_encoder& enc,
-                                      const std::string& prompt, bool use_chi,
-                                      const prompt_config& cfg = {}) {
+/// Tokenises (tokenize_prompt), runs Gemma over all L positions and keeps the selected rows. `enc` is anything with
+/// `forward(ids, mask)` → hidden states [L, D]: gemma2_encoder (CPU), gemma2_engine<Be> (e.g. the GPU).
+template <class Encoder>
+prompt_embedding encode_prompt(const gemma_tokenizer& tok, Encoder&& enc, const std::string& prompt, bool use_chi,
+                               const prompt_config& cfg = {}) {
   const prompt_tokens pt = tokenize_prompt(tok, prompt, use_chi, cfg);
-  const auto h = enc.forward(pt.tokens.ids, pt.tokens.mask);
-  const std::int64_t d = enc.config().hidden_size;
+  const std::vector<float> h = enc.forward(std::span<const std::int32_t>(pt.tokens.ids),
+                                           std::span<const std::int32_t>(pt.tokens.mask));
+  const std::int64_t L = static_cast<std::int64_t>(pt.tokens.ids.size());
+  if (L == 0 || h.size() % static_cast<std::size_t>(L) != 0)
+    throw make_error("prompt", "the encoder returned ", h.size(), " values for ", L, " tokens");
+  const std::int64_t d = static_cast<std::int64_t>(h.size()) / L;
   prompt_embedding e;
   e.tokens = static_cast<std::int64_t>(pt.select.size());
   e.dim = d;

@@ -17,6 +17,7 @@
 #include "sanawm/backend/tags.hpp"            // backend
 #include "sanawm/core/bf16.hpp"               // bf16
 #include "sanawm/kernels/conv/conv_gemm.hpp"  // conv3d_via_gemm
+#include "sanawm/kernels/elementwise/elementwise.hpp"  // activate_portable (the bf16 rounding)
 #include "sanawm/model/vae/modules.hpp"       // conv_weights
 
 namespace sanawm::vae {
@@ -32,13 +33,6 @@ class conv_executor {
                     index_t left_t, conv3d_padding pad, float* y, index_t t_out) = 0;
 };
 
-namespace detail {
-struct round_to_bf16_body {
-  const float* src;
-  bf16* dst;
-  SANAWM_HD void operator()(index_t i) const noexcept { dst[i] = bf16(src[i]); }
-};
-}  // namespace detail
 
 /// conv_executor on backend Be. Each conv's weights are copied to the backend on its first call and kept there
 /// (keyed by the conv_weights object: the executor must not outlive the weights, and weights changed after a call
@@ -84,7 +78,8 @@ class backend_conv_executor final : public conv_executor {
     };
     if (wt.is_bf16()) {  // bf16 weights: bf16 activations too, the CPU conv's bf16 compute mode
       grow16(nx + nl);
-      parallel_for(be_, nx + nl, detail::round_to_bf16_body{x_.data(), x16_.data()});
+      activate_portable(be_, activation::identity, make_view(static_cast<const float*>(x_.data()), dextents<2>(1, nx + nl)),
+                        make_view(x16_.data(), dextents<2>(1, nx + nl)));
       run(static_cast<const bf16*>(x16_.data()));
     } else {
       run(static_cast<const float*>(x_.data()));
