@@ -17,6 +17,8 @@
 #include "sanawm/core/buffer.hpp"             // host_buffer: uninitialised scratch
 #include "sanawm/kernels/gdn/gdn_cpu.hpp"      // gdn_frame, gdn_camera_frame: the frame-wise scans
 #include "sanawm/kernels/norms/norms_cpu.hpp"  // layer_norm_modulate, gated_residual: frame-aware adaLN
+#include "sanawm/model/dit/glue.hpp"         // glue::camera_beta_body
+#include "sanawm/model/dit/block_calls.hpp"  // gdn_block_call: views and states of the GDN scans
 #include "sanawm/model/dit/inputs.hpp"  // dit_mode, dit_inputs, check_inputs
 #include "sanawm/model/dit/ops.hpp"
 #include "sanawm/model/dit/weights.hpp"
@@ -181,76 +183,29 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
         }
       // Camera β: β / max(1, mean_s ‖k_post‖² / ‖k_pre‖²) per (frame, head).
       std::vector<float> beta_c(beta.size());
-      cpu::parallel_ranges(T * H, [&](index_t ib, index_t ie, int) {
-        for (index_t th = ib; th < ie; ++th) {
-          const index_t t = th / H, h = th % H;
-          float sum = 0;
-          for (index_t sp = 0; sp < S; ++sp) {
-            float pre = 0, post = 0;
-            const index_t off = (t * S + sp) * C + h * D;
-            for (index_t d = 0; d < D; ++d) {
-              pre += kc_pre[static_cast<std::size_t>(off + d)] * kc_pre[static_cast<std::size_t>(off + d)];
-              post += kc[static_cast<std::size_t>(off + d)] * kc[static_cast<std::size_t>(off + d)];
-            }
-            sum += pre > 0 ? post / pre : 0.0f;
-          }
-          const float mean = sum / float(S), div = mean > 1.0f ? mean : 1.0f;
-          for (index_t sp = 0; sp < S; ++sp)
-            beta_c[static_cast<std::size_t>((t * S + sp) * H + h)] = beta[static_cast<std::size_t>((t * S + sp) * H + h)] / div;
-        }
-      });
+      parallel_for(cpu_t{}, T * H, glue::camera_beta_body{kc_pre.data(), kc.data(), beta.data(), beta_c.data(), S, H, D, C});
       // Main and camera scans on kernels/gdn over all heads at once: [1, T, S, H, D] strided views into the
       // activations. The forward states come from / go to the streaming cache ([B, H, D, D] key × value).
-      auto tokens = [&](const float* base, index_t ldt) {
-        const index_t st[5] = {N * ldt, S * ldt, ldt, D, 1};
-        return gdn_tokens_view(base, layout_stride::mapping<extents<dyn, dyn, dyn, dyn, dyn>>(
-                                         extents<dyn, dyn, dyn, dyn, dyn>(1, T, S, H, D), st));
-      };
-      auto tokens_out = [&](float* base) {
-        const index_t st[5] = {N * C, S * C, C, D, 1};
-        return gdn_tokens_out_view(base, layout_stride::mapping<extents<dyn, dyn, dyn, dyn, dyn>>(
-                                             extents<dyn, dyn, dyn, dyn, dyn>(1, T, S, H, D), st));
-      };
-      auto gates = [&](const std::vector<float>& bt) {
-        const index_t st[4] = {N * H, S * H, H, 1};
-        return gdn_token_gates_view(bt.data(), layout_stride::mapping<extents<dyn, dyn, dyn, dyn>>(
-                                                   extents<dyn, dyn, dyn, dyn>(1, T, S, H), st));
-      };
-      const index_t gst[3] = {T * H, H, 1};
-      const gdn_frame_gates_view gamma(
-          gam.data(), layout_stride::mapping<extents<dyn, dyn, dyn>>(extents<dyn, dyn, dyn>(1, T, H), gst));
-      gdn_options go;
-      go.mode = sg.starts.size() > 1 ? gdn_mode::chunk_causal : gdn_mode::bidirectional;
-      go.chunk_starts = sg.starts;
-      go.eps = static_cast<float>(c.gdn_eps);
+      const gdn_block_call g{T, S, H, D};
+      const gdn_options go = gdn_block_call::options(sg.starts, c.gdn_eps);
       if (cache && update && cache->S.empty()) {
         cache->S.assign(static_cast<std::size_t>(sg.B * H * D * D), 0.0f);
         cache->z.assign(static_cast<std::size_t>(sg.B * H * D), 0.0f);
         cache->S_cam.assign(cache->S.size(), 0.0f);
       }
       gdn_state gs, gsc;
-      const bool have_state = cache && !cache->S.empty();
-      if (have_state) {
-        float* m = cache->S.data() + b * H * D * D;
-        float* zz = cache->z.data() + b * H * D;
-        float* mc = cache->S_cam.data() + b * H * D * D;
-        gs.m_in = gdn_state_m_cview(m, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
-        gs.z_in = gdn_state_z_cview(zz, extents<dyn, dyn, dyn>(1, H, D));
-        gsc.m_in = gdn_state_m_cview(mc, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
-        if (update) {  // in place: each head's state is read before it is written
-          gs.m_out = gdn_state_m_view(m, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
-          gs.z_out = gdn_state_z_view(zz, extents<dyn, dyn, dyn>(1, H, D));
-          gsc.m_out = gdn_state_m_view(mc, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
-        }
-      }
+      if (cache && !cache->S.empty())
+        g.bind_states(cache->S.data() + b * H * D * D, cache->z.data() + b * H * D, cache->S_cam.data() + b * H * D * D,
+                      update, gs, gsc);
       gdn_outputs go_out;
-      go_out.out = tokens_out(om.data());
-      gdn_frame(cpu_t{}, gdn_inputs{tokens(qz.data(), C), tokens(q, ld), tokens(kz.data(), C), tokens(k, ld),
-                                    tokens(v, ld), gates(beta), gamma},
+      go_out.out = g.tokens_out(om.data(), C);
+      const gdn_frame_gates_view gamma = g.frame_gates(gam.data());
+      gdn_frame(cpu_t{}, gdn_inputs{g.tokens(qz.data(), C), g.tokens(q, ld), g.tokens(kz.data(), C), g.tokens(k, ld),
+                                    g.tokens(v, ld), g.token_gates(beta.data()), gamma},
                 go_out, go, gs);
-      gdn_camera_frame(cpu_t{}, gdn_camera_inputs{tokens(qc.data(), C), tokens(kc.data(), C), tokens(vc.data(), C),
-                                                  gates(beta_c), gamma},
-                       tokens_out(oc.data()), go, gsc);
+      gdn_camera_frame(cpu_t{}, gdn_camera_inputs{g.tokens(qc.data(), C), g.tokens(kc.data(), C),
+                                                  g.tokens(vc.data(), C), g.token_gates(beta_c.data()), gamma},
+                       g.tokens_out(oc.data(), C), go, gsc);
     } else {
       // Softmax main + camera branch over [cached chunks ‖ this segment].
       index_t Nc = 0;
@@ -275,20 +230,8 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
       }
       // Keys: [cached chunks ‖ this segment]. Strict mask: a query sees every cached key and the segment's keys
       // up to the end of its own chunk (chunk_causal with the cached tokens as one leading chunk).
-      attention_params pm;
-      if (sg.strict_mask) {
-        std::vector<index_t> chunk_tokens;
-        if (Nc > 0) chunk_tokens.push_back(Nc);
-        for (std::size_t i = 0; i < sg.starts.size(); ++i) {
-          const index_t end = i + 1 < sg.starts.size() ? sg.starts[i + 1] : T;
-          chunk_tokens.push_back((end - sg.starts[i]) * S);
-        }
-        pm.mask = attention_mask::chunk_causal(chunk_tokens);
-        pm.mask.q_offset = Nc;
-      }
-      attention_params pc = pm;
-      pm.scale = static_cast<float>(c.main_scale());
-      pc.scale = static_cast<float>(c.cam_scale());
+      const softmax_block_params sp(c, sg.starts, T, S, Nc, sg.strict_mask);
+      const attention_params &pm = sp.main, &pc = sp.camera;
       ops::multi_head_attention(q, ld, N, Kall.data(), V.data(), C, Nk, H, D, pm, om.data(), C);
       ops::multi_head_attention(qc.data(), C, N, KC.data(), VC.data(), C, Nk, H, D, pc, oc.data(), C);
       if (cache && update) {

@@ -31,240 +31,14 @@
 #include "sanawm/kernels/gemm/gemm.hpp"              // gemm_args
 #include "sanawm/kernels/plucker/ucpe.hpp"           // ucpe_raymats, ucpe_matrix, ucpe_mul4
 #include "sanawm/kernels/rope/rope.hpp"              // rope_spec, make_rope_tables, rope_table_view
+#include "sanawm/model/dit/block_calls.hpp"             // gdn_block_call, softmax_block_params
+#include "sanawm/model/dit/glue.hpp"                    // glue:: bodies
 #include "sanawm/model/dit/inputs.hpp"               // dit_inputs, forward_options, check_inputs
 #include "sanawm/model/dit/refs.hpp"                 // dit_refs
 #include "sanawm/model/sampler/denoiser.hpp"          // sampler::denoiser (engine_denoiser)
 
 namespace sanawm::dit {
 
-// ---- portable bodies (one work item each; trivially copyable, hold pointers into backend memory) -------------
-
-namespace engine_detail {
-
-/// dst [B, N, C] ← src [B, C, N] (channels-first video → tokens). Item = one dst element.
-struct to_tokens_body {
-  const float* src;
-  float* dst;
-  index_t C, N;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t c = i % C, n = (i / C) % N, b = i / (C * N);
-    dst[i] = src[(b * C + c) * N + n];
-  }
-};
-
-/// dst [B, C, N] ← src [B, N, C] (tokens → channels-first video). Item = one dst element.
-struct from_tokens_body {
-  const float* src;
-  float* dst;
-  index_t C, N;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t n = i % N, c = (i / N) % C, b = i / (C * N);
-    dst[i] = src[(b * N + n) * C + c];
-  }
-};
-
-/// In-place activation of n contiguous values.
-struct activate_body {
-  float* x;
-  activation a;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const float v = x[i];
-    switch (a) {
-      case activation::silu: x[i] = apply_activation<activation::silu>(v); break;
-      case activation::gelu_tanh: x[i] = apply_activation<activation::gelu_tanh>(v); break;
-      case activation::sigmoid: x[i] = apply_activation<activation::sigmoid>(v); break;
-      default: break;
-    }
-  }
-};
-
-/// out[r, c] = act(src[r, c]) for r < rows, c < cols, src with row stride lds (out contiguous).
-struct activate_copy_body {
-  const float* src;
-  index_t lds;
-  float* out;
-  index_t cols;
-  activation a;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const float v = src[(i / cols) * lds + i % cols];
-    out[i] = a == activation::silu ? apply_activation<activation::silu>(v) : v;
-  }
-};
-
-/// dst[r, c] = src[r·lds + c] for c < cols (row gathers between strided activations).
-struct copy_rows_body {
-  const float* src;
-  index_t lds;
-  float* dst;
-  index_t ldd, cols;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t r = i / cols, c = i % cols;
-    dst[r * ldd + c] = src[r * lds + c];
-  }
-};
-
-/// out[r, c] = vec[c] + src[r·lds + c]: adaLN's per-frame terms (scale_shift_table row + t0 slice / t_emb).
-struct vector_plus_rows_body {
-  const float* vec;
-  const float* src;
-  index_t lds;
-  float* out;
-  index_t cols;
-  SANAWM_HD void operator()(index_t i) const noexcept { out[i] = vec[i % cols] + src[(i / cols) * lds + i % cols]; }
-};
-
-
-/// x[r·ld + c] = max(x, 0)·s: the GDN feature map (ReLU) and key scale κ after the q/k RMSNorms.
-struct relu_scale_body {
-  float* x;
-  index_t ld, cols;
-  float s;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    float& v = x[(i / cols) * ld + i % cols];
-    v = (v > 0.0f ? v : 0.0f) * s;
-  }
-};
-
-/// UCPE transform of the first D/2 channels of every head (4-vector groups by M(op, P[n])), in place; x rows of
-/// stride ld, H heads of D. Item = one (token, head).
-struct ucpe_heads_body {
-  float* x;
-  index_t ld, H, D;
-  const float* raymats;  ///< [N, 16]
-  ucpe_op op;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t n = i / H, h = i % H;
-    float M[16];
-    const float* P = raymats + n * 16;
-    if (op == ucpe_op::query) ucpe_matrix<ucpe_op::query>(P, M);
-    else if (op == ucpe_op::key_value) ucpe_matrix<ucpe_op::key_value>(P, M);
-    else ucpe_matrix<ucpe_op::output>(P, M);
-    float* head = x + n * ld + h * D;
-    for (index_t g = 0; g < D / 8; ++g) ucpe_mul4(M, head + 4 * g);
-  }
-};
-
-/// Per-frame token mean of u [T, S, C] in float64: ubar[t, c] (the GDN decay gate's input). Item = (t, c).
-struct token_mean_body {
-  const float* u;
-  float* ubar;
-  index_t S, C;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t t = i / C, c = i % C;
-    double acc = 0.0;
-    for (index_t s = 0; s < S; ++s) acc += u[(t * S + s) * C + c];
-    ubar[i] = static_cast<float>(acc / double(S));
-  }
-};
-
-/// γ[t, h] = exp(−exp(A_log[h])·softplus(g + dt_bias[h])), in place over [T, H].
-struct decay_gate_body {
-  float* g;
-  const float* A_log;
-  const float* dt_bias;
-  index_t H;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t h = i % H;
-    g[i] = std::exp(-std::exp(A_log[h]) * apply_activation<activation::softplus>(g[i] + dt_bias[h]));
-  }
-};
-
-/// Camera β: β / max(1, mean_s ‖k_post‖² / ‖k_pre‖²) per (frame, head). Item = (t, h).
-struct camera_beta_body {
-  const float* k_pre;   ///< [N, C] camera keys before UCPE
-  const float* k_post;  ///< [N, C] after
-  const float* beta;    ///< [N, H]
-  float* beta_cam;      ///< [N, H]
-  index_t S, H, D, C;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t t = i / H, h = i % H;
-    float sum = 0;
-    for (index_t s = 0; s < S; ++s) {
-      float pre = 0, post = 0;
-      const index_t off = (t * S + s) * C + h * D;
-      for (index_t d = 0; d < D; ++d) {
-        pre += k_pre[off + d] * k_pre[off + d];
-        post += k_post[off + d] * k_post[off + d];
-      }
-      sum += pre > 0 ? post / pre : 0.0f;
-    }
-    const float mean = sum / float(S), div = mean > 1.0f ? mean : 1.0f;
-    for (index_t s = 0; s < S; ++s) beta_cam[(t * S + s) * H + h] = beta[(t * S + s) * H + h] / div;
-  }
-};
-
-/// om = (om + cam) ⊙ SiLU(gate): main + camera branch outputs through the output gate.
-struct output_gate_body {
-  float* om;
-  const float* cam;
-  const float* gate;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    om[i] = (om[i] + cam[i]) * apply_activation<activation::silu>(gate[i]);
-  }
-};
-
-/// The GDN short conv along frames (depthwise, kernel K, no bias) of x [T, S, C] rows of stride ld:
-///   y[t] = Σ_k w[k]·x[t−K+1+k] + Σ_k w[k]·x[t+K−1−k] − w[K−1]·x[t]
-/// frames before 0 from `left` [K−1, S, C] (nullptr: zeros), frames at or past the end of t's chunk zero. w as
-/// [K][C]. Item = one output element (token, channel).
-struct short_conv_body {
-  const float* x;
-  index_t ld;
-  const float* w;
-  const float* left;
-  const index_t* chunk_end;
-  float* y;
-  index_t S, C, K;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t c = i % C, n = i / C, t = n / S, s = n % S, end = chunk_end[t];
-    float out = 0.0f;
-    for (index_t k = 0; k < K; ++k) {
-      const float wk = w[k * C + c];
-      const index_t tf = t - (K - 1) + k, tb = t + (K - 1) - k;
-      const float* fwd = tf >= 0 ? x + (tf * S + s) * ld : left ? left + ((tf + K - 1) * S + s) * C : nullptr;
-      const float* bwd = tb < end ? x + (tb * S + s) * ld : nullptr;
-      if (fwd && bwd) out = (out + wk * fwd[c]) + wk * bwd[c];
-      else if (fwd) out += wk * fwd[c];
-      else if (bwd) out += wk * bwd[c];
-    }
-    y[i] = out - w[(K - 1) * C + c] * x[(t * S + s) * ld + c];
-  }
-};
-
-/// The short conv's next left context: the last K−1 frames of [left ‖ this segment's T frames], into `out`
-/// [K−1, S, C] (must not alias `left`). Item = one out element.
-struct roll_left_body {
-  const float* left;  ///< [K−1, S, C]
-  const float* x;     ///< the segment's raw keys, rows of stride ld
-  index_t ld;
-  float* out;
-  index_t T, S, C, K;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t per = S * C, j = i / per, rest = i % per, g = T + j;
-    out[i] = g < K - 1 ? left[g * per + rest] : x[((g - (K - 1)) * S + rest / C) * ld + rest % C];
-  }
-};
-
-/// GLUMBConvTemp's residual temporal conv from the three tap products z [N, 3C] (tap k in columns [kC, (k+1)C)):
-///   out[n] = y[n] + (Z0[n − S] + Z1[n] + Z2[n + S])
-/// Z0 of the first frame from zl [S, C] (left context · W0; nullptr: zero), Z2 zero past the chunk's end.
-struct tconv_combine_body {
-  const float* y;
-  const float* z;
-  const float* zl;
-  const index_t* chunk_end;
-  float* out;
-  index_t S, C;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t o = i % C, n = i / C, t = n / S, s = n % S;
-    const float z1 = z[n * 3 * C + C + o];
-    float acc = t > 0 ? z[(n - S) * 3 * C + o] + z1 : zl ? zl[s * C + o] + z1 : z1;
-    if (t + 1 < chunk_end[t]) acc += z[(n + S) * 3 * C + 2 * C + o];
-    out[i] = y[i] + acc;
-  }
-};
-
-}  // namespace engine_detail
 
 // ---- the engine --------------------------------------------------------------------------------------------------
 
@@ -419,12 +193,11 @@ class dit_engine {
   };
 
   // ---- upload ----
+  /// A weight to the backend (counted in weight_bytes()).
   template <class T>
   buffer<T> upload(const std::vector<T>& host) {
-    buffer<T> d = mem::template make<T>(be_, static_cast<index_t>(host.size()));
-    mem::to_backend(be_, d.data(), host.data(), static_cast<index_t>(host.size()));
     weight_bytes_ += host.size() * sizeof(T);
-    return d;
+    return upload_now(host);
   }
   static std::vector<float> widen(const tensor_ref& t) {
     std::vector<float> v(static_cast<std::size_t>(t.n));
@@ -519,28 +292,24 @@ class dit_engine {
     if (ld_out < 0) ld_out = l.out;
     const index_t n = n_out < 0 ? l.out : n_out;
     const float* bias = l.bias.size() > 0 ? l.bias.data() : nullptr;
+    auto run = [&](const auto* a, index_t lda, const auto* w, gemm_compute compute) {
+      using T = std::remove_const_t<std::remove_pointer_t<decltype(a)>>;
+      gemm_args<T, T, float> p;
+      p.m = rows, p.n = n, p.k = l.in;
+      p.a = a, p.lda = lda;
+      p.b = w, p.ldb = l.in;
+      p.c = out, p.ldc = ld_out;
+      p.epilogue.bias = bias;
+      p.epilogue.activation = act;
+      p.compute = compute;
+      gemm(be_, p);
+    };
     if (opt_.bf16) {
       buffer<bf16> a = mem::template make<bf16>(be_, rows * l.in);
       to_bf16(in, ld_in, rows, l.in, a.data());
-      gemm_args<bf16, bf16, float> p;
-      p.m = rows, p.n = n, p.k = l.in;
-      p.a = a.data(), p.lda = l.in;
-      p.b = l.w16.data(), p.ldb = l.in;
-      p.c = out, p.ldc = ld_out;
-      p.epilogue.bias = bias;
-      p.epilogue.activation = act;
-      p.compute = gemm_compute::bf16;
-      gemm(be_, p);
+      run(static_cast<const bf16*>(a.data()), l.in, static_cast<const bf16*>(l.w16.data()), gemm_compute::bf16);
     } else {
-      gemm_args<float, float, float> p;
-      p.m = rows, p.n = n, p.k = l.in;
-      p.a = in, p.lda = ld_in;
-      p.b = l.w32.data(), p.ldb = l.in;
-      p.c = out, p.ldc = ld_out;
-      p.epilogue.bias = bias;
-      p.epilogue.activation = act;
-      p.compute = gemm_compute::fp32;
-      gemm(be_, p);
+      run(in, ld_in, static_cast<const float*>(l.w32.data()), gemm_compute::fp32);
     }
   }
 
@@ -550,7 +319,7 @@ class dit_engine {
     const index_t C = c_.hidden, st[2] = {ld, 1};
     const auto xv = tensor_view<float, E, layout_stride>(x, layout_stride::mapping<E>(E(rows, C), st));
     rms_norm(be_, xv, make_view(w.data(), extents<dyn>(C)), static_cast<float>(eps), xv);
-    if (relu_scale > 0.0f) each(rows * C, engine_detail::relu_scale_body{x, ld, C, relu_scale});
+    if (relu_scale > 0.0f) each(rows * C, glue::relu_scale_body{x, ld, C, relu_scale});
   }
 
   /// Softmax attention of all heads of one batch row (q rows of stride ldq; k/v rows of stride ldkv).
@@ -635,9 +404,9 @@ class dit_engine {
         const bool have_left = cache && cache->k_left.size() > 0;
         const float* kl = have_left ? cache->k_left.data() + b * left_sz : nullptr;
         const float* kcl = have_left ? cache->kc_left.data() + b * left_sz : nullptr;
-        each(N * C, engine_detail::short_conv_body{k, ld, bw.conv_k.data(), kl, sg.chunk_end.data(), kraw.data(), S,
+        each(N * C, glue::short_conv_body{k, ld, bw.conv_k.data(), kl, sg.chunk_end.data(), kraw.data(), S,
                                                    C, K});
-        each(N * C, engine_detail::short_conv_body{kcraw.data(), C, bw.conv_k_cam.data(), kcl, sg.chunk_end.data(),
+        each(N * C, glue::short_conv_body{kcraw.data(), C, bw.conv_k_cam.data(), kcl, sg.chunk_end.data(),
                                                    kc.data(), S, C, K});
         if (cache && update && K > 1) {
           if (cache->k_left.size() == 0) {
@@ -649,13 +418,13 @@ class dit_engine {
           buffer<float> next = alloc(left_sz);
           auto roll = [&](buffer<float>& buf, const float* src, index_t ldsrc) {
             float* mine = buf.data() + b * left_sz;
-            each(left_sz, engine_detail::roll_left_body{mine, src, ldsrc, next.data(), T, S, C, K});
+            each(left_sz, glue::roll_left_body{mine, src, ldsrc, next.data(), T, S, C, K});
             mem::copy(be_, mine, next.data(), left_sz);
           };
           roll(cache->k_left, k, ld);
           roll(cache->kc_left, kcraw.data(), C);
         }
-        each(N * C, engine_detail::copy_rows_body{kraw.data(), C, k, ld, C});
+        each(N * C, glue::copy_rows_body{kraw.data(), C, k, ld, C});
       } else {
         mem::copy(be_, kc.data(), kcraw.data(), N * C);
       }
@@ -667,49 +436,29 @@ class dit_engine {
       // Unrotated copies: the GDN denominator reads q/k before RoPE, the camera β the keys before UCPE.
       buffer<float> qz = alloc(gdn ? N * C : 0), kz = alloc(gdn ? N * C : 0), kc_pre = alloc(gdn ? N * C : 0);
       if (gdn) {
-        each(N * C, engine_detail::copy_rows_body{q, ld, qz.data(), C, C});
-        each(N * C, engine_detail::copy_rows_body{k, ld, kz.data(), C, C});
+        each(N * C, glue::copy_rows_body{q, ld, qz.data(), C, C});
+        each(N * C, glue::copy_rows_body{k, ld, kz.data(), C, C});
         mem::copy(be_, kc_pre.data(), kc.data(), N * C);
       }
       const float* P = sg.raymats.data() + b * N * 16;
       rope(be_, heads4(q, ld), sg.rope, main_spec, heads4(q, ld));
       rope(be_, heads4(k, ld), sg.rope, main_spec, heads4(k, ld));
-      each(N * H, engine_detail::ucpe_heads_body{qc.data(), C, H, D, P, ucpe_op::query});
-      each(N * H, engine_detail::ucpe_heads_body{kc.data(), C, H, D, P, ucpe_op::key_value});
-      each(N * H, engine_detail::ucpe_heads_body{vc.data(), C, H, D, P, ucpe_op::key_value});
+      each(N * H, glue::ucpe_heads_body{qc.data(), C, H, D, P, ucpe_op::query});
+      each(N * H, glue::ucpe_heads_body{kc.data(), C, H, D, P, ucpe_op::key_value});
+      each(N * H, glue::ucpe_heads_body{vc.data(), C, H, D, P, ucpe_op::key_value});
       rope(be_, heads4(qc.data(), C), sg.rope, cam_spec, heads4(qc.data(), C));
       rope(be_, heads4(kc.data(), C), sg.rope, cam_spec, heads4(kc.data(), C));
       rope(be_, heads4(vc.data(), C), sg.rope, cam_spec, heads4(vc.data(), C));
       if (gdn) {
         buffer<float> beta = alloc(N * H), beta_c = alloc(N * H), ubar = alloc(T * C), gam = alloc(T * H);
         run_linear(bw.beta_proj, ub, N, beta.data());
-        each(N * H, engine_detail::activate_body{beta.data(), activation::sigmoid});
-        each(T * C, engine_detail::token_mean_body{ub, ubar.data(), S, C});
+        each(N * H, glue::activate_body{beta.data(), activation::sigmoid});
+        each(T * C, glue::token_mean_body{ub, ubar.data(), S, C});
         run_linear(bw.gate_proj, ubar.data(), T, gam.data());
-        each(T * H, engine_detail::decay_gate_body{gam.data(), bw.A_log.data(), bw.dt_bias.data(), H});
-        each(T * H, engine_detail::camera_beta_body{kc_pre.data(), kc.data(), beta.data(), beta_c.data(), S, H, D, C});
-        auto tokens = [&](const float* base, index_t ldt) {
-          const index_t st[5] = {N * ldt, S * ldt, ldt, D, 1};
-          return gdn_tokens_view(base, layout_stride::mapping<extents<dyn, dyn, dyn, dyn, dyn>>(
-                                           extents<dyn, dyn, dyn, dyn, dyn>(1, T, S, H, D), st));
-        };
-        auto tokens_out = [&](float* base) {
-          const index_t st[5] = {N * C, S * C, C, D, 1};
-          return gdn_tokens_out_view(base, layout_stride::mapping<extents<dyn, dyn, dyn, dyn, dyn>>(
-                                               extents<dyn, dyn, dyn, dyn, dyn>(1, T, S, H, D), st));
-        };
-        auto gates = [&](const float* bt) {
-          const index_t st[4] = {N * H, S * H, H, 1};
-          return gdn_token_gates_view(bt, layout_stride::mapping<extents<dyn, dyn, dyn, dyn>>(
-                                              extents<dyn, dyn, dyn, dyn>(1, T, S, H), st));
-        };
-        const index_t gst[3] = {T * H, H, 1};
-        const gdn_frame_gates_view gamma(
-            gam.data(), layout_stride::mapping<extents<dyn, dyn, dyn>>(extents<dyn, dyn, dyn>(1, T, H), gst));
-        gdn_options go;
-        go.mode = sg.starts.size() > 1 ? gdn_mode::chunk_causal : gdn_mode::bidirectional;
-        go.chunk_starts = sg.starts;
-        go.eps = static_cast<float>(c_.gdn_eps);
+        each(T * H, glue::decay_gate_body{gam.data(), bw.A_log.data(), bw.dt_bias.data(), H});
+        each(T * H, glue::camera_beta_body{kc_pre.data(), kc.data(), beta.data(), beta_c.data(), S, H, D, C});
+        const gdn_block_call g{T, S, H, D};
+        const gdn_options go = gdn_block_call::options(sg.starts, c_.gdn_eps);
         if (cache && update && cache->S.size() == 0) {
           cache->S = alloc(sg.B * H * D * D);
           cache->z = alloc(sg.B * H * D);
@@ -719,27 +468,18 @@ class dit_engine {
           mem::zero(be_, cache->S_cam.data(), cache->S_cam.size());
         }
         gdn_state gs, gsc;
-        if (cache && cache->S.size() > 0) {
-          float* m = cache->S.data() + b * H * D * D;
-          float* zz = cache->z.data() + b * H * D;
-          float* mc = cache->S_cam.data() + b * H * D * D;
-          gs.m_in = gdn_state_m_cview(m, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
-          gs.z_in = gdn_state_z_cview(zz, extents<dyn, dyn, dyn>(1, H, D));
-          gsc.m_in = gdn_state_m_cview(mc, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
-          if (update) {  // in place: each head's state is read before it is written
-            gs.m_out = gdn_state_m_view(m, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
-            gs.z_out = gdn_state_z_view(zz, extents<dyn, dyn, dyn>(1, H, D));
-            gsc.m_out = gdn_state_m_view(mc, extents<dyn, dyn, dyn, dyn>(1, H, D, D));
-          }
-        }
+        if (cache && cache->S.size() > 0)
+          g.bind_states(cache->S.data() + b * H * D * D, cache->z.data() + b * H * D,
+                        cache->S_cam.data() + b * H * D * D, update, gs, gsc);
         gdn_outputs go_out;
-        go_out.out = tokens_out(om.data());
-        gdn_frame(be_, gdn_inputs{tokens(qz.data(), C), tokens(q, ld), tokens(kz.data(), C), tokens(k, ld),
-                                  tokens(v, ld), gates(beta.data()), gamma},
+        go_out.out = g.tokens_out(om.data(), C);
+        const gdn_frame_gates_view gamma = g.frame_gates(gam.data());
+        gdn_frame(be_, gdn_inputs{g.tokens(qz.data(), C), g.tokens(q, ld), g.tokens(kz.data(), C), g.tokens(k, ld),
+                                  g.tokens(v, ld), g.token_gates(beta.data()), gamma},
                   go_out, go, gs);
-        gdn_camera_frame(be_, gdn_camera_inputs{tokens(qc.data(), C), tokens(kc.data(), C), tokens(vc.data(), C),
-                                                gates(beta_c.data()), gamma},
-                         tokens_out(oc.data()), go, gsc);
+        gdn_camera_frame(be_, gdn_camera_inputs{g.tokens(qc.data(), C), g.tokens(kc.data(), C), g.tokens(vc.data(), C),
+                                                g.token_gates(beta_c.data()), gamma},
+                         g.tokens_out(oc.data(), C), go, gsc);
       } else {
         // Softmax main + camera branch over [cached chunks ‖ this segment].
         index_t Nc = 0;
@@ -756,24 +496,12 @@ class dit_engine {
           mem::copy(be_, VC.data() + off * C, e.vc.data() + b * sz, sz);
           off += e.tokens;
         }
-        each(N * C, engine_detail::copy_rows_body{k, ld, Kall.data() + Nc * C, C, C});
-        each(N * C, engine_detail::copy_rows_body{v, ld, V.data() + Nc * C, C, C});
+        each(N * C, glue::copy_rows_body{k, ld, Kall.data() + Nc * C, C, C});
+        each(N * C, glue::copy_rows_body{v, ld, V.data() + Nc * C, C, C});
         mem::copy(be_, KC.data() + Nc * C, kc.data(), N * C);
         mem::copy(be_, VC.data() + Nc * C, vc.data(), N * C);
-        attention_params pm;
-        if (sg.strict_mask) {
-          std::vector<index_t> chunk_tokens;
-          if (Nc > 0) chunk_tokens.push_back(Nc);
-          for (std::size_t i = 0; i < sg.starts.size(); ++i) {
-            const index_t end = i + 1 < sg.starts.size() ? sg.starts[i + 1] : T;
-            chunk_tokens.push_back((end - sg.starts[i]) * S);
-          }
-          pm.mask = attention_mask::chunk_causal(chunk_tokens);
-          pm.mask.q_offset = Nc;
-        }
-        attention_params pc = pm;
-        pm.scale = static_cast<float>(c_.main_scale());
-        pc.scale = static_cast<float>(c_.cam_scale());
+        const softmax_block_params sp(c_, sg.starts, T, S, Nc, sg.strict_mask);
+        const attention_params &pm = sp.main, &pc = sp.camera;
         attend(q, ld, N, Kall.data(), V.data(), C, Nk, pm, om.data(), C);
         attend(qc.data(), C, N, KC.data(), VC.data(), C, Nk, pc, oc.data(), C);
         if (cache && update) {
@@ -795,11 +523,11 @@ class dit_engine {
         }
       }
       // Camera output back to the world frame (UCPE output transform, inverse camera RoPE), out_proj_cam, gate, proj.
-      each(N * H, engine_detail::ucpe_heads_body{oc.data(), C, H, D, P, ucpe_op::output});
+      each(N * H, glue::ucpe_heads_body{oc.data(), C, H, D, P, ucpe_op::output});
       rope(be_, heads4(oc.data(), C), sg.rope, cam_spec, heads4(oc.data(), C), true);
       run_linear(bw.out_proj_cam, oc.data(), N, ocp.data());
       run_linear(bw.output_gate, ub, N, gate.data());
-      each(N * C, engine_detail::output_gate_body{om.data(), ocp.data(), gate.data()});
+      each(N * C, glue::output_gate_body{om.data(), ocp.data(), gate.data()});
       run_linear(bw.proj, om.data(), N, out + b * N * C);
     }
   }
@@ -834,7 +562,7 @@ class dit_engine {
     const bool left = cache && cache->has_ffn_left;
     buffer<float> zl = alloc(left ? S * C : 0);
     if (left) run_linear(bw.t_conv, cache->ffn_left.data() + b * S * C, S, zl.data(), C, C, gemm_activation::none, C);
-    each(N * C, engine_detail::tconv_combine_body{y.data(), z.data(), left ? zl.data() : nullptr,
+    each(N * C, glue::tconv_combine_body{y.data(), z.data(), left ? zl.data() : nullptr,
                                                   sg.chunk_end.data(), out, S, C});
     if (cache && update) {
       if (cache->ffn_left.size() == 0) {
@@ -871,7 +599,7 @@ class dit_engine {
 
     // Tokens: x [B, Cin, T, H, W] → [B, N, Cin] → x_embedder.
     buffer<float> xin = upload_now(in.x), xt = alloc(B * N * Cin), x = alloc(B * N * C);
-    each(B * N * Cin, engine_detail::to_tokens_body{xin.data(), xt.data(), Cin, N});
+    each(B * N * Cin, glue::batched_transpose_body{xin.data(), xt.data(), Cin, N});
     run_linear(x_embedder_, xt.data(), B * N, x.data());
     emit(opt, "act.x_embed", x.data(), {B, N, C});
 
@@ -892,7 +620,7 @@ class dit_engine {
     run_linear(t_mlp0_, temb_in.data(), B * T, hid.data(), -1, -1, gemm_activation::silu);
     run_linear(t_mlp2_, hid.data(), B * T, t_emb.data());
     emit(opt, "act.t_emb", t_emb.data(), {B * T, C});
-    each(B * T * C, engine_detail::activate_copy_body{t_emb.data(), C, hid.data(), C, activation::silu});
+    each(B * T * C, glue::activate_copy_body{t_emb.data(), C, hid.data(), C, activation::silu});
     sg.t0 = alloc(B * T * 6 * C);
     run_linear(t_block_, hid.data(), B * T, sg.t0.data());
     emit(opt, "act.t0", sg.t0.data(), {B * T, 6 * C});
@@ -910,7 +638,7 @@ class dit_engine {
 
     // Plücker embedding (shared by all blocks) and UCPE ray matrices.
     buffer<float> pin = upload_now(in.chunk_plucker), pt = alloc(B * N * Pc);
-    each(B * N * Pc, engine_detail::to_tokens_body{pin.data(), pt.data(), Pc, N});
+    each(B * N * Pc, glue::batched_transpose_body{pin.data(), pt.data(), Pc, N});
     sg.plucker = alloc(B * N * C);
     run_linear(plucker_embedder_, pt.data(), B * N, sg.plucker.data());
     emit(opt, "act.plucker_emb", sg.plucker.data(), {B, N, C});
@@ -932,7 +660,7 @@ class dit_engine {
     auto terms = [&](const buffer<float>& v) { return make_view(static_cast<const float*>(v.data()), E3(B, T, C)); };
     const float ln_eps = static_cast<float>(c_.ln_eps);
     auto frame_term = [&](const buffer<float>& sst, index_t i, buffer<float>& term) {
-      each(B * T * C, engine_detail::vector_plus_rows_body{sst.data() + i * C, sg.t0.data() + i * C, 6 * C,
+      each(B * T * C, glue::vector_plus_rows_body{sst.data() + i * C, sg.t0.data() + i * C, 6 * C,
                                                            term.data(), C});
     };
     auto modulate = [&](const float* src, const buffer<float>& sst, index_t shift_i, index_t scale_i, float* dst) {
@@ -971,13 +699,13 @@ class dit_engine {
     }
 
     // Final layer: shift/scale from t_emb (not t0), LayerNorm, linear; unpatchify to [B, Cin, T, H, W].
-    each(B * T * C, engine_detail::vector_plus_rows_body{final_sst_.data(), t_emb.data(), C, shift.data(), C});
-    each(B * T * C, engine_detail::vector_plus_rows_body{final_sst_.data() + C, t_emb.data(), C, scale.data(), C});
+    each(B * T * C, glue::vector_plus_rows_body{final_sst_.data(), t_emb.data(), C, shift.data(), C});
+    each(B * T * C, glue::vector_plus_rows_body{final_sst_.data() + C, t_emb.data(), C, scale.data(), C});
     layer_norm_modulate(be_, ctokens(x.data()), terms(shift), terms(scale), ln_eps, tokens(u.data()));
     buffer<float> fo = alloc(B * N * Cin), outd = alloc(B * N * Cin);
     run_linear(final_linear_, u.data(), B * N, fo.data());
     emit(opt, "act.final_layer_out", fo.data(), {B, N, Cin});
-    each(B * N * Cin, engine_detail::from_tokens_body{fo.data(), outd.data(), Cin, N});
+    each(B * N * Cin, glue::batched_transpose_body{fo.data(), outd.data(), N, Cin});
     std::vector<float> out(static_cast<std::size_t>(B * N * Cin));
     mem::to_host(be_, out.data(), outd.data(), B * N * Cin);
     if (st && update) st->frames_done = f0 + T;
