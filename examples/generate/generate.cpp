@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "overlay.hpp"
 #include "progress.hpp"
 #include "sanawm/backend/cpu/thread_pool.hpp"
@@ -28,94 +29,21 @@
 #include "sanawm/model/dit/prepack.hpp"
 #include "sanawm/model/dit/quantize.hpp"
 #include "sanawm/model/pipeline/generate.hpp"
-#include "sanawm/model/text/prompt.hpp"
 #include "sanawm/version.hpp"
 #if SANAWM_GENERATE_HAVE_CUDA
 #include "cuda_dit.hpp"
-#endif
-#if SANAWM_GENERATE_HAVE_TEXT
-#include "sanawm/model/text/gemma2.hpp"
-#include "sanawm/model/text/tokenizer.hpp"
 #endif
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace sanawm;
+using generate_cli::cli_options;
+using generate_cli::model_paths;
 
 const std::string version_string = std::to_string(sanawm::version.major) + "." +
                                    std::to_string(sanawm::version.minor) + "." + std::to_string(sanawm::version.patch);
 using sanawm::pipeline::gen_mode;
-
-struct cli_options {
-  std::string model_dir, dit_path, vae_path, text_encoder_path;
-  std::string image, prompt, prompt_file, negative_prompt, embeddings, negative_embeddings;
-  std::string camera, intrinsics, action, preset;
-  double translation_speed = 0.025, rotation_speed_deg = 0.6, fov = 60, seconds = 0, fps = 16;
-  long frames = 0, width = 0, height = 0;
-  long steps = 0, seed = 42, threads = 0, window = 2, preview_every = 0, decode_chunk = 1;
-  double cfg_scale = -1, flow_shift = 9.8, interval_k = 0;
-  std::string mode = "bidirectional", precision = "fp32", state = "f32", rng = "sanawm", step_list;
-  std::string device = "cpu";
-  std::string output = "sanawm-video.y4m";
-  bool overlay = false, no_progress = false, strict_softmax_mask = false;
-};
-
-/// Full paths of the model parts, resolved from --model (upstream Hugging Face layouts) or the explicit flags.
-struct model_paths {
-  fs::path dit, vae, text_encoder;
-};
-
-fs::path first_existing(const fs::path& dir, std::initializer_list<const char*> names) {
-  for (const char* n : names)
-    if (fs::exists(dir / n)) return dir / n;
-  return {};
-}
-
-model_paths resolve_model(const cli_options& o) {
-  model_paths p;
-  if (!o.model_dir.empty()) {
-    const fs::path d = o.model_dir;
-    if (!fs::is_directory(d))
-      throw make_error("sanawm-generate", "model directory '", d.string(), "' does not exist or is not a directory");
-    p.dit = first_existing(d, {"dit", "sana_dit/model.pt", "sana_dit"});
-    p.vae = first_existing(d, {"vae", "ltx2_causal_vae"});
-    p.text_encoder = first_existing(d, {"text_encoder", "gemma-2-2b-it"});
-    if (p.dit.empty())
-      throw make_error("sanawm-generate", "model directory '", d.string(),
-                       "' has no dit/ (bidirectional, chunk-causal) or sana_dit/model.pt (streaming)");
-    if (p.vae.empty())
-      throw make_error("sanawm-generate", "model directory '", d.string(), "' has no vae/ or ltx2_causal_vae/");
-  }
-  if (!o.dit_path.empty()) p.dit = o.dit_path;
-  if (!o.vae_path.empty()) p.vae = o.vae_path;
-  if (!o.text_encoder_path.empty()) p.text_encoder = o.text_encoder_path;
-  if (p.dit.empty() != p.vae.empty())
-    throw make_error("sanawm-generate", "give both the DiT and the VAE (--model DIR, or --dit and --vae)");
-  return p;
-}
-
-dit::dit_weights load_dit_any(const fs::path& p, dit::weight_dtype dtype) {
-  dit::dit_load_options lo;
-  lo.dtype = dtype;
-  fs::path f = p;
-  if (fs::is_directory(p)) {
-    // A dit/ folder holding one .safetensors (or a sharded index), or sana_dit/ with model.pt.
-    if (fs::exists(p / "model.pt")) f = p / "model.pt";
-  }
-  if (f.extension() == ".pt") return dit::load_dit_pt(f, lo);
-  return dit::load_dit(f, lo);
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) throw make_error("sanawm-generate", "cannot read prompt file '", p.string(), "'");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
 
 /// A built-in first frame for the embedded default: a smooth colour field with a horizon and a sun.
 io::image_u8 builtin_image(index_t w, index_t h) {
@@ -145,65 +73,6 @@ std::vector<index_t> parse_step_list(const std::string& s) {
     v.push_back(x);
   }
   return v;
-}
-
-/// Text embeddings from the text encoder, an embeddings file, or the empty-prompt stand-in.
-pipeline::text_conditioning make_text(const cli_options& o, const model_paths& mp, index_t caption_channels,
-                                      std::string& prompt_used) {
-  prompt_used = !o.prompt_file.empty() ? read_text(o.prompt_file) : o.prompt;
-  auto from_embedding = [&](const text::prompt_embedding& e, const text::prompt_embedding& n, std::string src) {
-    if (e.tokens != n.tokens)
-      throw make_error("sanawm-generate", "positive and negative embeddings have ", e.tokens, " and ", n.tokens,
-                       " tokens; they must match (upstream pads both to 300)");
-    pipeline::text_conditioning t;
-    t.L = e.tokens, t.Cy = e.dim;
-    t.y = e.y, t.mask = e.mask, t.negative_y = n.y, t.negative_mask = n.mask;
-    t.source = std::move(src);
-    return t;
-  };
-  if (!o.embeddings.empty()) {
-    const auto e = text::load_prompt_embedding(o.embeddings);
-    text::prompt_embedding n;
-    if (!o.negative_embeddings.empty()) {
-      n = text::load_prompt_embedding(o.negative_embeddings);
-    } else {
-      // No negative file: an all-padding negative of the same length (zero vectors, mask 0 except token 0).
-      n = e;
-      std::fill(n.y.begin(), n.y.end(), 0.0f);
-      std::fill(n.mask.begin(), n.mask.end(), 0);
-      n.mask[0] = 1;
-    }
-    return from_embedding(e, n, "file:" + o.embeddings);
-  }
-  if (!mp.text_encoder.empty()) {
-#if SANAWM_GENERATE_HAVE_TEXT
-    std::fprintf(stderr, "text: encoding the prompt with Gemma-2 from %s\n", mp.text_encoder.string().c_str());
-    const auto tok = text::gemma_tokenizer::load(mp.text_encoder);
-#if SANAWM_GENERATE_HAVE_CUDA
-    if (o.device == "cuda") {  // Gemma-2 on the GPU: the weights go up once, then both prompts
-      std::unique_ptr<generate_cli::prompt_encoder> enc;
-      {
-        const text::gemma2_weights gw = text::gemma2_weights::load(mp.text_encoder);
-        enc = generate_cli::make_cuda_gemma(text::refs_of(gw));  // uploaded: the host copy can go
-      }
-      const auto e = text::encode_prompt(tok, *enc, prompt_used, /*use_chi=*/true);
-      const auto n = text::encode_prompt(tok, *enc, o.negative_prompt, /*use_chi=*/false);
-      return from_embedding(e, n, "gemma(cuda):" + mp.text_encoder.string());
-    }
-#endif
-    const text::gemma2_encoder enc(text::gemma2_weights::load(mp.text_encoder), gemm_compute::fp32);
-    const auto e = text::encode_prompt(tok, enc, prompt_used, /*use_chi=*/true);
-    const auto n = text::encode_prompt(tok, enc, o.negative_prompt, /*use_chi=*/false);
-    return from_embedding(e, n, "gemma:" + mp.text_encoder.string());
-#else
-    throw make_error("sanawm-generate", "this build has no text encoder (SentencePiece was not found at build "
-                     "time); pass --embeddings FILE from sanawm-encode-prompt");
-#endif
-  }
-  if (!prompt_used.empty() || !o.negative_prompt.empty())
-    throw make_error("sanawm-generate", "a prompt needs a text encoder (--text-encoder DIR or text_encoder/ in the "
-                     "model directory) or precomputed --embeddings FILE");
-  return pipeline::empty_text(caption_channels);
 }
 
 /// The camera trajectory for `frames` frames (resampled), with intrinsics in pixels of a width×height image.
@@ -291,46 +160,11 @@ int run(const cli_options& o) {
 
   const model_paths mp = resolve_model(o);
   const bool embedded = mp.dit.empty();
-  const auto wdtype = o.precision == "fp32" ? dit::weight_dtype::f32 : dit::weight_dtype::bf16;
 
-  // Models.
-  std::optional<pipeline::embedded_model> tiny;
-  dit::dit_weights dw;
-  vae::vae_weights vw;
-  if (embedded) {
-    std::fprintf(stderr,
-                 "sanawm-generate: no model directory given -> the embedded tiny preset (4 blocks, C=224, tiny LTX-2 VAE).\n"
-                 "  Its weights are UNTRAINED (seeded random): the video shows noise patterns, not a world.\n"
-                 "  For real videos pass --model DIR with the SANA-WM checkpoints (dit/, vae/, text_encoder/).\n");
-    tiny = pipeline::make_embedded_model();
-  } else {
-    std::fprintf(stderr, "loading DiT from %s, VAE from %s\n", mp.dit.string().c_str(), mp.vae.string().c_str());
-    dw = load_dit_any(mp.dit, wdtype);
-    vw = vae::load_vae(mp.vae);
-  }
-  if (o.precision == "nvfp4") {
-    // Upstream's stage-1 FP4 layer set (self-attention, cross-attention, FFN 1×1 convs) as W4A16.
-    const auto rep = dit::quantize_nvfp4(embedded ? tiny->dit : dw);
-    std::fprintf(stderr, "nvfp4: %zu linear layers quantised (%.1f MiB -> %.1f MiB)\n", rep.layers.size(),
-                 double(rep.bytes_before) / 1048576.0, double(rep.bytes_after) / 1048576.0);
-  }
-  // The DiT on the GPU (weights uploaded once; the VAE and the text encoder stay on the CPU), or every remaining
-  // GEMM weight packed once for the CPU GEMM (same results, no per-call packing).
-  std::unique_ptr<sampler::denoiser> gpu_dit;
-  std::unique_ptr<vae::conv_executor> gpu_vae_convs;
-  if (on_gpu) {
-#if SANAWM_GENERATE_HAVE_CUDA
-    dit::forward_options fo;
-    fo.strict_softmax_chunk_mask = o.strict_softmax_mask;
-    gpu_dit = generate_cli::make_cuda_dit(dit::refs_of(embedded ? tiny->dit : dw), o.precision != "fp32", fo, o.window);
-    gpu_vae_convs = generate_cli::make_cuda_vae_convs();
-    std::fprintf(stderr, "DiT and VAE convs on %s\n", generate_cli::cuda_device_summary().c_str());
-#endif
-  } else {
-    dit::pack_for_cpu(embedded ? tiny->dit : dw, o.precision != "fp32");
-  }
-  const dit::dit_weights& DW = embedded ? tiny->dit : dw;
-  const vae::vae_weights& VW = embedded ? tiny->vae : vw;
+  // Models: loaded (or the embedded preset), NVFP4-quantised, then on the GPU or packed for the CPU GEMM.
+  generate_cli::models m = generate_cli::load_models(o, mp, on_gpu);
+  const dit::dit_weights& DW = m.dit();
+  const vae::vae_weights& VW = m.vae();
 
   // Geometry and frame count.
   const index_t width = o.width > 0 ? o.width : (embedded ? 256 : 1280);
@@ -362,8 +196,8 @@ int run(const cli_options& o) {
   go.decode_chunk = o.decode_chunk;
   go.dit.bf16_activations = o.precision != "fp32";
   go.dit.strict_softmax_chunk_mask = o.strict_softmax_mask;
-  go.model = gpu_dit.get();
-  go.vae_convs = gpu_vae_convs.get();
+  go.model = m.gpu_dit.get();
+  go.vae_convs = m.gpu_vae_convs.get();
   auto& so = go.sampler;
   so.flow_shift = o.flow_shift;
   so.state = o.state == "bf16" ? sampler::state_dtype::bf16 : sampler::state_dtype::f32;
@@ -401,7 +235,7 @@ int run(const cli_options& o) {
   std::fprintf(stderr, "generating %ld frames (%ld latent) at %ldx%ld, %s, %s, seed %ld, %d threads\n", long(frames),
                long(pipeline::latent_frames_for(frames)), long(width), long(height), o.mode.c_str(),
                mode == gen_mode::streaming ? "4-step student schedule" : "flow-Euler", long(o.seed), cpu::num_threads());
-  const auto res = pipeline::generate(DW, VW, in, go);
+  const auto res = generate_cli::run_pipeline(DW, VW, in, go);
   sink->finish();
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
