@@ -3,7 +3,7 @@
 // a GPU, dit_engine<cpu_t> runs the very same code on the host (how the GPU path is checked against the golden
 // data on machines without one). Weights live where the backend runs (uploaded once from dit_refs); every step is
 // a library kernel (gemm, attention, gdn_frame, rms_norm, layer_norm_modulate, gated_residual, rope, UCPE raymats,
-// depthwise_conv3x3_glu) or a small portable body below. Same modes as the CPU forward (dit.hpp): bidirectional,
+// depthwise_conv3x3_glu) or a small portable body (glue.hpp). Same modes as the CPU forward (dit.hpp): bidirectional,
 // chunk-causal, and streaming chunk calls with caches held in backend memory.
 //
 // Include it through engine_cpu.hpp (g++) or engine_cuda.cuh (nvcc), which bring the backend's kernels first.
@@ -359,7 +359,7 @@ class dit_engine {
 
   /// One call's working set.
   struct segment {
-    index_t B, T, Hl, Wl, S, N, L, f0;
+    index_t B, T, Hl, Wl, S, N, L;
     std::vector<index_t> starts;
     bool strict_mask;
     buffer<index_t> chunk_end;  ///< [T]
@@ -581,7 +581,7 @@ class dit_engine {
     const index_t C = c_.hidden, Cin = c_.in_channels, B = in.B, T = in.T, Hl = in.Hl, Wl = in.Wl, S = Hl * Wl,
                   N = T * S, L = in.L, Pc = c_.plucker_channels;
     segment sg;
-    sg.B = B, sg.T = T, sg.Hl = Hl, sg.Wl = Wl, sg.S = S, sg.N = N, sg.L = L, sg.f0 = f0;
+    sg.B = B, sg.T = T, sg.Hl = Hl, sg.Wl = Wl, sg.S = S, sg.N = N, sg.L = L;
     sg.starts = starts;
     sg.strict_mask = opt.strict_softmax_chunk_mask || st != nullptr;
     sg.chunk_end = upload_now(chunk_ends(T, starts));
