@@ -2,15 +2,10 @@
 // tests/dit/dit_engine_cuda_test.cpp — dit_engine<cuda_t> (built in engine_runner_cuda.cu) against the golden data
 // and the CPU forward: the same checks as dit_engine_test.cpp. Skips, with the reason, without a CUDA device.
 #include "engine_checks.hpp"
+#include "support/cuda_device.hpp"
 
 namespace sanawm::test {
 namespace {
-
-#define SANAWM_REQUIRE_CUDA_DEVICE()                                            \
-  do {                                                                          \
-    const std::string why = cuda_unavailable_reason();                          \
-    if (!why.empty()) GTEST_SKIP() << why;                                      \
-  } while (0)
 
 TEST(DitEngineCuda, GoldenBidirectionalOutputAndIntermediates) {
   SANAWM_REQUIRE_CUDA_DEVICE();

@@ -48,7 +48,5 @@ class engine_runner_for final : public engine_runner {
 
 /// dit_engine<cuda_t> behind engine_runner (engine_runner_cuda.cu); throws when built without CUDA.
 std::unique_ptr<engine_runner> make_cuda_runner(const dit::dit_refs& refs, bool bf16);
-/// Empty when a CUDA device is usable, else why not.
-std::string cuda_unavailable_reason();
 
 }  // namespace sanawm::test

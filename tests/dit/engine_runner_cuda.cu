@@ -2,7 +2,6 @@
 // tests/dit/engine_runner_cuda.cu — dit_engine<cuda_t> behind the tests' engine_runner interface.
 #include "engine_runner.hpp"
 
-#include "sanawm/backend/cuda/device.cuh"    // has_cuda_device, no_cuda_device_reason
 #include "sanawm/model/dit/engine_cuda.cuh"  // dit_engine<cuda_t>
 
 namespace sanawm::test {
@@ -13,7 +12,5 @@ std::unique_ptr<engine_runner> make_cuda_runner(const dit::dit_refs& refs, bool 
   return std::make_unique<engine_runner_for<dit::dit_engine<cuda_t>, dit::engine_stream_state<cuda_t>>>(
       cuda_t{}, refs, o);
 }
-
-std::string cuda_unavailable_reason() { return has_cuda_device() ? std::string{} : no_cuda_device_reason(); }
 
 }  // namespace sanawm::test

@@ -2,15 +2,10 @@
 // tests/text/gemma2_engine_cuda_test.cpp — gemma2_engine<cuda_t> (gemma2_engine_runner_cuda.cu): the checks of
 // gemma2_engine_test.cpp on the GPU. Skips, with the reason, without a CUDA device.
 #include "gemma2_engine_checks.hpp"
+#include "support/cuda_device.hpp"
 
 namespace sanawm::test {
 namespace {
-
-#define SANAWM_REQUIRE_CUDA_DEVICE()                   \
-  do {                                                 \
-    const std::string why = gemma_cuda_unavailable_reason(); \
-    if (!why.empty()) GTEST_SKIP() << why;             \
-  } while (0)
 
 TEST(Gemma2EngineCuda, HiddenStatesMatchHuggingFace) {
   SANAWM_REQUIRE_CUDA_DEVICE();

@@ -36,7 +36,5 @@ class gemma_runner_for final : public gemma_runner {
 
 /// gemma2_engine<cuda_t> behind gemma_runner (gemma2_engine_runner_cuda.cu).
 std::unique_ptr<gemma_runner> make_cuda_gemma(const text::gemma2_refs& refs, gemm_compute compute);
-/// Empty when a CUDA device is usable, else why not.
-std::string gemma_cuda_unavailable_reason();
 
 }  // namespace sanawm::test

@@ -5,11 +5,11 @@
 #include <memory>
 #include <string>
 
+#include "support/cuda_device.hpp"
 #include "vae_executor_checks.hpp"
 
 namespace sanawm::test {
 std::unique_ptr<vae::conv_executor> make_cuda_conv_executor();
-std::string vae_cuda_unavailable_reason();
 
 namespace {
 
@@ -21,8 +21,7 @@ std::filesystem::path vae_golden(const char* name) {
 
 #define SANAWM_REQUIRE_VAE_GPU()                                                                         \
   do {                                                                                                   \
-    const std::string why = vae_cuda_unavailable_reason();                                               \
-    if (!why.empty()) GTEST_SKIP() << why;                                                               \
+    SANAWM_REQUIRE_CUDA_DEVICE();                                                                        \
     if (!std::filesystem::exists(vae_golden("vae_tiny_a.weights.safetensors")))                          \
       GTEST_SKIP() << "golden vae_tiny_a not found under " << vae_golden("");                           \
   } while (0)

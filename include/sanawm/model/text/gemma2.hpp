@@ -447,12 +447,9 @@ class gemma2_encoder {
       detail::gemma2_rms_norm(x.data(), s, d, l.input_norm, c.rms_norm_eps);
       detail::gemma2_linear(x.data(), s, l.qkv, qkv.data(), compute_);
       rope.apply(qkv.data(), s, c.num_heads + c.num_kv_heads, nqkv);  // q heads then k heads are adjacent
-      attention_params p;
-      p.scale = static_cast<float>(1.0 / std::sqrt(c.query_pre_attn_scalar));
-      p.softcap = c.attn_softcap;
-      p.mask.kind = mask_kind::causal;
-      if (c.sliding[static_cast<std::size_t>(li)]) p.mask.window = c.sliding_window;
-      p.key_bias = key_bias.empty() ? nullptr : key_bias.data();
+      const attention_params p = gemma2_detail::layer_attention(
+          c.query_pre_attn_scalar, c.attn_softcap, c.sliding[static_cast<std::size_t>(li)], c.sliding_window,
+          key_bias.empty() ? nullptr : key_bias.data());
       const heads_view<const float> q{qkv.data(), 0, nqkv, hd};
       const heads_view<const float> k{qkv.data() + nq, 0, nqkv, hd};
       const heads_view<const float> v{qkv.data() + nq + nkv, 0, nqkv, hd};

@@ -85,6 +85,19 @@ struct rope_half_body {
   }
 };
 
+/// One layer's attention parameters: scale query_pre_attn_scalar^−½, the logit soft-cap, causal, the sliding window on
+/// sliding layers, the key-padding bias (nullptr = none). Shared with gemma2_encoder.
+inline attention_params layer_attention(double query_pre_attn_scalar, float softcap, bool sliding, index_t window,
+                                        const float* key_bias) {
+  attention_params p;
+  p.scale = static_cast<float>(1.0 / std::sqrt(query_pre_attn_scalar));
+  p.softcap = softcap;
+  p.mask.kind = mask_kind::causal;
+  if (sliding) p.mask.window = window;
+  p.key_bias = key_bias;
+  return p;
+}
+
 }  // namespace gemma2_detail
 
 /// Gemma2Model.forward on backend Be for one sequence (see gemma2_encoder for the semantics and the padded-row
@@ -178,12 +191,9 @@ class gemma2_engine {
       parallel_for(be_, s * (d_.num_heads + d_.num_kv_heads) * half,
                    gemma2_detail::rope_half_body{qkv.data(), cos_d.data(), sin_d.data(),
                                                  d_.num_heads + d_.num_kv_heads, half, nqkv});
-      attention_params p;
-      p.scale = static_cast<float>(1.0 / std::sqrt(d_.query_pre_attn_scalar));
-      p.softcap = d_.attn_softcap;
-      p.mask.kind = mask_kind::causal;
-      if (d_.sliding[static_cast<std::size_t>(li)]) p.mask.window = d_.sliding_window;
-      p.key_bias = mask.empty() ? nullptr : bias_d.data();
+      const attention_params p = gemma2_detail::layer_attention(
+          d_.query_pre_attn_scalar, d_.attn_softcap, d_.sliding[static_cast<std::size_t>(li)], d_.sliding_window,
+          mask.empty() ? nullptr : bias_d.data());
       const heads_view<const float> q{qkv.data(), 0, nqkv, hd}, k{qkv.data() + nq, 0, nqkv, hd},
           v{qkv.data() + nq + nkv, 0, nqkv, hd};
       const heads_view<float> o{attn.data(), 0, nq, hd};
