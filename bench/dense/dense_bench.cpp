@@ -216,19 +216,39 @@ void BM_short_conv4(benchmark::State& st) {
 }
 
 // LTX-2 VAE decoder ResNet conv (3x3x3, causal replicate time, reflect space), one output frame.
-// Args: channels, height, width.
+// Args: channels, height, width, algorithm (0: implicit GEMM, 1: Winograd F(2x2, 3x3) transforming the weights
+// per call, 2: Winograd with the weights prepared once, as the VAE keeps them). FLOP/s counts the direct
+// convolution's 2·27·C²·H·W for both, so Winograd's rate is an effective one (it can exceed the machine's peak).
 template <class T>
 void BM_conv3d(benchmark::State& st) {
   const index_t c = st.range(0), h = st.range(1), wd = st.range(2), t = 1;
+  const conv3d_algorithm algo = st.range(3) ? conv3d_algorithm::winograd : conv3d_algorithm::implicit_gemm;
   auto x = filled<T>(23, -1, 1, 1, t, h, wd, c);
   auto w = filled<T>(24, -0.02, 0.02, c, c, 3, 3, 3);
   auto b = filled<float>(25, -0.1, 0.1, c);
   ht<T, 5> y(1, t, h, wd, c);
   touch(y);
-  for (auto _ : st)
-    conv3d(cpu_t{}, x.view(), w.view(), b.view(), y.view(),
-           {temporal_padding::causal_replicate, spatial_padding::reflect});
+  const auto none = tensor_view<const T, dextents<5>>(nullptr, dextents<5>(0, 0, h, wd, c));
+  const conv3d_padding pad{temporal_padding::causal_replicate, spatial_padding::reflect};
+  if (st.range(3) == 2) {
+    const gemm_compute mode = std::is_same_v<T, bf16> ? gemm_compute::bf16 : gemm_compute::fp32;
+    const auto prepared = cpu::conv3d_winograd_weights::prepare(w.view(), mode);
+    for (auto _ : st) conv3d(cpu_t{}, x.view(), prepared, b.view(), y.view(), pad, none);
+  } else {
+    for (auto _ : st)
+      conv3d(cpu_t{}, x.view(), w.view(), b.view(), y.view(), pad, none, gemm_compute::automatic, nullptr, algo);
+  }
   set_flops(st, 2.0 * 27 * c * c * h * wd * t);
+  st.SetLabel(st.range(3) == 0 ? "implicit_gemm" : st.range(3) == 1 ? "winograd" : "winograd_prepared");
+}
+
+void conv3d_sizes(benchmark::internal::Benchmark* b) {
+  for (int algo : {0, 1, 2}) {
+    b->Args({256, 44, 80, algo})->Args({128, 88, 160, algo});
+    // The automatic choice's channel threshold (conv3d_winograd_pays): same pixels, 16 to 512 channels.
+    for (index_t c : {16, 32, 64, 512}) b->Args({c, c >= 512 ? 22 : 44, c >= 512 ? 40 : 80, algo});
+  }
+  b->Unit(benchmark::kMillisecond);
 }
 
 void token_sizes(benchmark::internal::Benchmark* b) {
@@ -260,5 +280,5 @@ BENCHMARK(BM_temporal_conv3<bf16>)->Apply(token_sizes);
 BENCHMARK(BM_temporal_conv3<float>)->Apply(token_sizes);
 BENCHMARK(BM_short_conv4<float>)->Apply(token_sizes);
 BENCHMARK(BM_short_conv4<bf16>)->Apply(token_sizes);
-BENCHMARK(BM_conv3d<float>)->Args({256, 44, 80})->Args({128, 88, 160})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_conv3d<bf16>)->Args({256, 44, 80})->Args({128, 88, 160})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_conv3d<float>)->Apply(conv3d_sizes);
+BENCHMARK(BM_conv3d<bf16>)->Apply(conv3d_sizes);

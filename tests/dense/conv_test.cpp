@@ -408,6 +408,17 @@ void check_conv3d(index_t kt, index_t kh, index_t kw, index_t left_frames) {
         auto y = poisoned<TOut, 5>(s.b, t_out, s.h, s.w, s.co);
         conv3d(cpu_t{}, x.view(), w.view(), bias.view(), y.view(), {tp, sp}, left.view());
         expect_close(y, ref, "conv3d");
+        // Both algorithms forced (automatic takes the implicit GEMM at these channel counts).
+        auto yi = poisoned<TOut, 5>(s.b, t_out, s.h, s.w, s.co);
+        conv3d(cpu_t{}, x.view(), w.view(), bias.view(), yi.view(), {tp, sp}, left.view(), gemm_compute::automatic,
+               nullptr, conv3d_algorithm::implicit_gemm);
+        expect_close(yi, ref, "conv3d, implicit GEMM");
+        if (kh == 3 && kw == 3) {
+          auto yw = poisoned<TOut, 5>(s.b, t_out, s.h, s.w, s.co);
+          conv3d(cpu_t{}, x.view(), w.view(), bias.view(), yw.view(), {tp, sp}, left.view(),
+                 gemm_compute::automatic, nullptr, conv3d_algorithm::winograd);
+          expect_close(yw, ref, "conv3d, Winograd");
+        }
         auto yp = poisoned<TOut, 5>(s.b, t_out, s.h, s.w, s.co);
         conv3d_portable(cpu_t{}, x.view(), w.view(), bias.view(), yp.view(), {tp, sp}, left.view());
         expect_close(yp, ref, "conv3d_portable");
@@ -432,6 +443,86 @@ TEST(Conv3d, OtherKernels) {
 TEST(Conv3d, LeftContext) {
   check_conv3d<float, float, float>(3, 3, 3, 2);
   check_conv3d<float, float, float>(3, 3, 3, 1);  // a 1-frame history repeats its oldest frame
+}
+
+// Winograd F(2x2, 3x3) at channel counts where conv3d picks it by itself: odd and even frame sizes (edge tiles),
+// one-pixel frames, kt = 1 and 3, every temporal padding with a left context where allowed, bf16 compute, and
+// weights prepared ahead (bit-identical to the per-call transform).
+TEST(Conv3d, WinogradAgainstFloat64) {
+  struct c7 {
+    index_t b, t, h, w, ci, co, kt;
+  };
+  for (c7 s : {c7{1, 3, 5, 7, 33, 40, 3}, c7{2, 2, 4, 6, 32, 48, 3}, c7{1, 2, 1, 1, 48, 32, 3},
+               c7{1, 1, 9, 2, 64, 33, 1}, c7{1, 4, 3, 3, 37, 70, 3}})
+    for (temporal_padding tp : all_temporal)
+      for (spatial_padding sp : {spatial_padding::zeros, spatial_padding::reflect})
+        for (index_t left_frames : {index_t{0}, index_t{2}}) {
+          const bool causal = tp == temporal_padding::causal_replicate || tp == temporal_padding::causal_zero;
+          if (left_frames > (causal ? s.kt - 1 : 0)) continue;
+          if (tp == temporal_padding::valid && s.t < s.kt) continue;
+          if (sp == spatial_padding::reflect && (s.h < 2 || s.w < 2)) continue;
+          SCOPED_TRACE("T " + std::to_string(s.t) + " " + std::to_string(s.h) + "x" + std::to_string(s.w) + " " +
+                       std::to_string(s.ci) + "->" + std::to_string(s.co) + " kt " + std::to_string(s.kt) +
+                       " temporal " + std::to_string(int(tp)) + " spatial " + std::to_string(int(sp)) + " left " +
+                       std::to_string(left_frames));
+          ASSERT_TRUE(cpu::dense::conv3d_winograd_pays(s.ci, s.co, 3, 3));
+          const index_t t_out = tp == temporal_padding::valid ? s.t - s.kt + 1 : s.t;
+          const auto x = random_tensor<float, 5>(110, -1, 1, s.b, s.t, s.h, s.w, s.ci);
+          const auto left = random_tensor<float, 5>(111, -1, 1, left_frames ? s.b : 0, left_frames, s.h, s.w, s.ci);
+          const auto w = random_tensor<float, 5>(112, -0.5, 0.5, s.co, s.ci, s.kt, 3, 3);
+          const auto bias = random_tensor<float, 1>(113, -1, 1, s.co);
+          std::vector<double> ref(static_cast<std::size_t>(s.b * t_out * s.h * s.w * s.co));
+          conv3d_ref(doubles(x), {s.b, s.t, s.h, s.w, s.ci}, doubles(w), s.co, s.kt, 3, 3, doubles(bias), {tp, sp},
+                     doubles(left), left_frames, ref);
+          auto y = poisoned<float, 5>(s.b, t_out, s.h, s.w, s.co);
+          conv3d(cpu_t{}, x.view(), w.view(), bias.view(), y.view(), {tp, sp}, left.view());
+          expect_close(y, ref, "conv3d (automatic: Winograd)");
+          const auto prepared = cpu::conv3d_winograd_weights::prepare(w.view(), gemm_compute::fp32);
+          auto yp = poisoned<float, 5>(s.b, t_out, s.h, s.w, s.co);
+          conv3d(cpu_t{}, x.view(), prepared, bias.view(), yp.view(), {tp, sp}, left.view());
+          expect_identical(yp, y, "prepared Winograd weights vs per call");
+          // bf16 compute: transformed activations and weights rounded to bf16, fp32 accumulation.
+          auto yb = poisoned<bf16, 5>(s.b, t_out, s.h, s.w, s.co);
+          conv3d(cpu_t{}, x.view(), w.view(), bias.view(), yb.view(), {tp, sp}, left.view(), gemm_compute::bf16);
+          expect_close(yb, ref, "conv3d (Winograd, bf16 compute)");
+        }
+}
+
+TEST(Conv3d, WinogradChunksAndThreadsGiveTheSameBits) {
+  // The tile grid is anchored at each frame's origin and the GEMM's per-element order does not depend on M: a clip
+  // split into single frames with the causal cache, a tiny block budget (many blocks) and one thread all give the
+  // bits of the whole-clip call.
+  const index_t t_n = 5, hh = 7, ww = 6, c = 40;
+  const auto x = random_tensor<float, 5>(114, -1, 1, 1, t_n, hh, ww, c);
+  const auto w = random_tensor<float, 5>(115, -0.5, 0.5, c, c, 3, 3, 3);
+  const auto bias = random_tensor<float, 1>(116, -1, 1, c);
+  const conv3d_padding pad{temporal_padding::causal_replicate, spatial_padding::reflect};
+  ht<float, 5> full(1, t_n, hh, ww, c);
+  conv3d(cpu_t{}, x.view(), w.view(), bias.view(), full.view(), pad);
+  ht<float, 5> streamed(1, t_n, hh, ww, c);
+  for (index_t t = 0; t < t_n; ++t) {
+    using E = extents<1, dyn, dyn, dyn, dyn>;
+    const index_t l = std::min<index_t>(2, t);
+    const tensor_view<const float, E> xf(&x(0, t, 0, 0, 0), E(1, hh, ww, c));
+    const tensor_view<const float, E> cache(l ? &x(0, t - l, 0, 0, 0) : nullptr, E(l, hh, ww, c));
+    const tensor_view<float, E> yf(&streamed(0, t, 0, 0, 0), E(1, hh, ww, c));
+    conv3d(cpu_t{}, xf, w.view(), bias.view(), yf, pad, cache);
+  }
+  expect_identical(streamed, full, "Winograd frame by frame vs whole clip");
+  const index_t saved = cpu::dense::conv3d_winograd_block_bytes;
+  cpu::dense::conv3d_winograd_block_bytes = 1;  // the minimum block: 32 tiles
+  ht<float, 5> small_blocks(1, t_n, hh, ww, c);
+  conv3d(cpu_t{}, x.view(), w.view(), bias.view(), small_blocks.view(), pad);
+  cpu::dense::conv3d_winograd_block_bytes = saved;
+  expect_identical(small_blocks, full, "Winograd in small blocks vs one block");
+  const int threads = cpu::num_threads();
+  for (int n : {1, 3}) {
+    cpu::set_num_threads(n);
+    ht<float, 5> other(1, t_n, hh, ww, c);
+    conv3d(cpu_t{}, x.view(), w.view(), bias.view(), other.view(), pad);
+    expect_identical(other, full, ("Winograd on " + std::to_string(n) + " threads vs the pool").c_str());
+  }
+  cpu::set_num_threads(threads);
 }
 
 TEST(Conv3d, TapMajorWeightsAndFloatToBf16) {

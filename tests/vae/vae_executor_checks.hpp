@@ -75,7 +75,9 @@ inline void check_vae_conv_executor(const vae::vae_weights& weights, const io::s
   EXPECT_LE(enc, 1e-5);
 }
 
-/// bf16 weights: the executor multiplies bf16-rounded activations, as the CPU's bf16 compute mode.
+/// bf16 weights: the executor multiplies bf16-rounded activations (the implicit GEMM's bf16 compute mode). The CPU
+/// path rounds at other points where it runs by Winograd (the transformed tiles and weights), so both are checked
+/// at bf16 accuracy: against the float64 reference and against each other.
 inline void check_vae_conv_executor_bf16(vae::vae_weights weights, const io::safetensors_file& io,
                                          vae::conv_executor& exec) {
   vae::convert_to_bf16(weights);
@@ -88,8 +90,13 @@ inline void check_vae_conv_executor_bf16(vae::vae_weights weights, const io::saf
   o.executor = &exec;
   const auto got = vae::decode(weights, z.view(), o);
   const double rel = vae_max_rel(got.data(), cpu.data(), cpu.size());
-  std::printf("  executor bf16 decode: rel %.3g to the CPU bf16 path\n", rel);
-  EXPECT_LE(rel, 1e-3);
+  const auto ref64 = io.read_as<double>("decode.video_f64");
+  std::vector<float> ref(ref64.begin(), ref64.end());
+  const double to_ref = vae_max_rel(got.data(), ref.data(), static_cast<index_t>(ref.size()));
+  std::printf("  executor bf16 decode: rel %.3g to f64, %.3g to the CPU bf16 path\n", to_ref, rel);
+  EXPECT_LE(to_ref, 2e-2);  // bf16 products through ~14 convs (the CPU bf16 path: 9e-3, Bf16WeightsDecodeAndEncode)
+  EXPECT_LE(rel, 2e-2);
+  EXPECT_GT(rel, 0.0) << "the executor should have used bf16 products";
 }
 
 }  // namespace sanawm::test

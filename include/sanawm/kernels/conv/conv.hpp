@@ -40,6 +40,14 @@ enum class spatial_padding : std::uint8_t {
   reflect,  ///< LTX-2 decoder: PyTorch "reflect" (index −1 → 1, H → H−2; the edge is not repeated)
 };
 
+/// How conv3d(cpu_t) computes (other backends take the implicit GEMM or their portable body).
+enum class conv3d_algorithm : std::uint8_t {
+  automatic,      ///< Winograd for kt×3×3 kernels with enough channels (cpu::dense::conv3d_winograd_pays), else
+                  ///< the implicit GEMM
+  implicit_gemm,  ///< one GEMM with K = kt·kh·kw·Cin over gathered input rows (any kernel)
+  winograd,       ///< Winograd F(2×2, 3×3): 2.25× fewer products (kt×3×3 kernels only)
+};
+
 /// Padding of one conv3d call.
 struct conv3d_padding {
   temporal_padding temporal = temporal_padding::causal_replicate;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // sanawm/kernels/conv/conv_cpu.hpp — the CPU fast paths of the convolutions: 1x1 and the temporal conv as
 // (batched) GEMMs on the packed CPU GEMM, conv3d as one implicit GEMM with K = kt·kh·kw·Cin over gathered input
-// rows, the depthwise convs with SIMD over channels, threaded on the pool.
+// rows or (kt×3×3 kernels with enough channels) by Winograd F(2×2, 3×3) (conv_winograd_cpu.hpp), the depthwise
+// convs with SIMD over channels, threaded on the pool.
 #pragma once
 
 #if defined(__CUDACC__)
@@ -18,6 +19,7 @@
 #include "sanawm/core/buffer.hpp"                          // host_buffer
 #include "sanawm/core/int.hpp"                             // index_t
 #include "sanawm/kernels/conv/conv.hpp"                    // bodies, checks, options
+#include "sanawm/kernels/conv/conv_winograd_cpu.hpp"       // conv3d by Winograd F(2x2, 3x3)
 #include "sanawm/kernels/elementwise/dense_cpu.hpp"        // dense::load/store, parallel_items
 #include "sanawm/kernels/elementwise/elementwise_cpu.hpp"  // activate(cpu_t), cpu::apply_activation
 #include "sanawm/kernels/gemm/gemm_cpu.hpp"                // gemm(cpu_t, gemm_args)
@@ -384,18 +386,6 @@ namespace cpu::dense {
 /// blocks); not thread-safe to change while convs run.
 inline index_t conv3d_block_bytes = index_t{4} << 20;
 
-/// A per-thread scratch of at least n elements, grown on demand and reused by later calls (no per-call page faults);
-/// `Slot` tells apart buffers that are live at the same time.
-template <class T, int Slot>
-T* conv3d_scratch(index_t n) {
-  thread_local host_buffer<T> buf;
-  if (buf.size() < n) {
-    buf = host_buffer<T>();  // release before allocating the larger one
-    buf = host_buffer<T>(n);
-  }
-  return buf.data();
-}
-
 /// Rows of the gathered block for K = taps·Cin and Cout output channels: conv3d_block_bytes worth (the block is
 /// written by the gather and read right back by the GEMM's packing, so it should stay in cache), but at least
 /// min(Cout, 8× that) rows, so that the weights [Cout, K] (packed again by every GEMM call) are not packed more
@@ -483,8 +473,8 @@ void conv3d_gemm(const X& x, const W& w, const float* bias, const Y& y, conv3d_p
   const index_t rows = t_out * hh * ww;
   using Cfg = detail::gemm_config<Isa, detail::gemm_kind::f32>;
   const index_t mb = conv3d_block_rows<TG>(rows, kk, co, transposed ? Cfg::nv * vec<float, Isa>::width : Cfg::mr);
-  TG* col = conv3d_scratch<TG, 0>(mb * kk);
-  float* cbuf = direct && !transposed ? nullptr : conv3d_scratch<float, 1>(mb * co);
+  TG* col = thread_scratch<TG, 0>(mb * kk);
+  float* cbuf = direct && !transposed ? nullptr : thread_scratch<float, 1>(mb * co);
   const TG zero = sanawm::detail::dense_store<TG>(0.0f);
 
   for (index_t b = 0; b < b_n; ++b) {
@@ -576,27 +566,39 @@ void conv3d_gemm(const X& x, const W& w, const float* bias, const Y& y, conv3d_p
 
 }  // namespace cpu::dense
 
-/// General stride-1 3-D conv on the CPU as ONE implicit GEMM with K = kt·kh·kw·Cin: output positions (frame, row,
-/// column) of a batch item are flattened into GEMM rows; a block of rows (all output frames at once when it fits,
-/// cpu::dense::conv3d_block_bytes) gathers, per row, the kt·kh·kw input pixels its taps read (temporal and spatial
-/// padding resolved while gathering: replicated/reflected pixels are copied, zero pads written as zeros), and one
-/// GEMM against the weights [Cout, kt·kh·kw·Cin] writes y with the bias in its epilogue. Every output element is
-/// the same fp32-accumulated dot product (same K order and K steps) whatever the block, frame count or thread
-/// count, so splitting a clip into frame chunks gives bit-identical results. Semantics and shapes:
-/// conv3d_portable. Weights: a view whose memory is [Cout, kt, kh, kw, Cin] (Cin innermost, e.g. PyTorch's [Cout,
-/// Cin, kt, kh, kw] permuted to channels-last and viewed back through strides) is used in place; any other layout
-/// is reordered once per call.
+/// General stride-1 3-D conv on the CPU. Semantics and shapes: conv3d_portable. Two algorithms (`algorithm`):
+///
+/// - implicit GEMM (any kernel): ONE GEMM with K = kt·kh·kw·Cin; output positions (frame, row, column) of a batch
+///   item are flattened into GEMM rows; a block of rows (all output frames at once when it fits,
+///   cpu::dense::conv3d_block_bytes) gathers, per row, the kt·kh·kw input pixels its taps read (temporal and
+///   spatial padding resolved while gathering: replicated/reflected pixels are copied, zero pads written as zeros),
+///   and one GEMM against the weights [Cout, kt·kh·kw·Cin] writes y with the bias in its epilogue.
+/// - Winograd F(2×2, 3×3) (kt×3×3 kernels; cpu::dense::conv3d_winograd): 2×2 output tiles from transformed 4×4
+///   input tiles, 16 GEMMs with K = kt·Cin against the transformed weights — 2.25× fewer multiply-adds, fp32
+///   accuracy (a few ulps more rounding than the direct sum). `automatic` takes it when
+///   cpu::dense::conv3d_winograd_pays (3×3 spatially, ≥ 32 channels in and out) and no implicit-GEMM `packed`
+///   weights are given.
+///
+/// Either way every output element is the same computation (same products, same K order and steps) whatever the
+/// block, frame count or thread count, so splitting a clip into frame chunks gives bit-identical results.
+/// Weights: a view whose memory is [Cout, kt, kh, kw, Cin] (Cin innermost, e.g. PyTorch's [Cout, Cin, kt, kh, kw]
+/// permuted to channels-last and viewed back through strides) is used in place by the implicit GEMM; any other
+/// layout is reordered once per call. Winograd transforms the weights once per call (or pass them prepared: the
+/// overload taking cpu::conv3d_winograd_weights).
 /// `compute`: automatic = fp32 products unless x and w are both bf16 (then exact bf16 products, as before);
 /// fp32 = fp32 products of the (widened) inputs; bf16 = activations rounded to bf16 (nearest even) while they are
-/// gathered and weights rounded to bf16 (pass bf16 weights to skip that), products accumulated in fp32 (vdpbf16ps
-/// where available: about twice the fp32 rate). tf32 is rejected.
-/// `packed` (optional): the weights as the GEMM's B [Cout, kt·kh·kw·Cin] packed ahead by pack_conv3d_weights for
-/// this compute mode; the call then skips packing the weights, which dominates when a call has few output positions
-/// (small frames). Same products in the same order: bit-identical results. w must still describe the weights.
+/// gathered (Winograd: after the input transform) and weights rounded to bf16 (pass bf16 weights to skip that;
+/// Winograd rounds its transformed weights), products accumulated in fp32 (vdpbf16ps where available: about twice
+/// the fp32 rate). tf32 is rejected.
+/// `packed` (optional): the weights as the implicit GEMM's B [Cout, kt·kh·kw·Cin] packed ahead by
+/// pack_conv3d_weights for this compute mode; the call then skips packing the weights, which dominates when a call
+/// has few output positions (small frames). Same products in the same order: bit-identical results. w must still
+/// describe the weights. Implies the implicit GEMM (winograd with `packed` is an error).
 template <dense_view<5> X, dense_view<5> W, f32_view<1> B, dense_out_view<5> Y, dense_view<5> L>
 void conv3d(cpu_t, const X& x_in, const W& w_in, const B& bias_in, const Y& y_out, conv3d_padding pad,
             const L& left_in, gemm_compute compute = gemm_compute::automatic,
-            const cpu::packed_gemm_b* packed = nullptr) {
+            const cpu::packed_gemm_b* packed = nullptr,
+            conv3d_algorithm algorithm = conv3d_algorithm::automatic) {
   static_assert(std::is_same_v<typename L::value_type, typename X::value_type>,
                 "sanawm: conv3d: the left context has x's element type");
   detail::check_conv3d_args("conv3d", x_in, w_in, bias_in, y_out, left_in, pad);
@@ -608,9 +610,26 @@ void conv3d(cpu_t, const X& x_in, const W& w_in, const B& bias_in, const Y& y_ou
   const auto y = as_output(y_out);
   const auto left = as_input(left_in);
   const float* bias = detail::optional_vector("conv3d", "bias", bias_in, w.extent(0));
+  const index_t co = w.extent(0), ci = w.extent(1), kh = w.extent(3), kw = w.extent(4);
+  if (algorithm == conv3d_algorithm::winograd) {
+    SANAWM_EXPECT(kh == 3 && kw == 3, "conv3d", "winograd needs a kt x 3 x 3 kernel, got ", w.extent(2), "x", kh,
+                  "x", kw);
+    SANAWM_EXPECT(packed == nullptr, "conv3d",
+                  "packed weights are the implicit GEMM's operand; winograd takes conv3d_winograd_weights");
+  }
   if (y.size() == 0) return;
   const gemm_compute mode =
       compute == gemm_compute::automatic ? cpu::dense::conv_gemm_compute<TIn, TW>() : compute;
+  const bool winograd = algorithm == conv3d_algorithm::winograd ||
+                        (algorithm == conv3d_algorithm::automatic && packed == nullptr &&
+                         cpu::dense::conv3d_winograd_pays(ci, co, kh, kw));
+  if (winograd) {
+    thread_local cpu::conv3d_winograd_weights uw;  // refilled per call, its storage reused
+    uw.prepare_into(w, mode);
+    if (mode == gemm_compute::bf16) cpu::dense::conv3d_winograd<bf16>(x, uw, bias, y, pad, left);
+    else cpu::dense::conv3d_winograd<float>(x, uw, bias, y, pad, left);
+    return;
+  }
   if (packed) {
     const index_t k = w.extent(1) * w.extent(2) * w.extent(3) * w.extent(4);
     SANAWM_EXPECT(packed->n() == w.extent(0) && packed->k() == k, "conv3d", "the packed weights are [", packed->n(),
@@ -619,6 +638,27 @@ void conv3d(cpu_t, const X& x_in, const W& w_in, const B& bias_in, const Y& y_ou
   }
   if (mode == gemm_compute::bf16) cpu::dense::conv3d_gemm<bf16>(x, w, bias, y, pad, left, mode, packed);
   else cpu::dense::conv3d_gemm<TIn>(x, w, bias, y, pad, left, mode, packed);
+}
+
+/// conv3d(cpu_t) by Winograd with the weights transformed ahead (cpu::conv3d_winograd_weights::prepare(w,
+/// compute)): skips the per-call transform and packing; bit-identical to the call that transforms them. The
+/// compute mode is the prepared weights'. x's channels must match them.
+template <dense_view<5> X, f32_view<1> B, dense_out_view<5> Y, dense_view<5> L>
+void conv3d(cpu_t, const X& x_in, const cpu::conv3d_winograd_weights& uw, const B& bias_in, const Y& y_out,
+            conv3d_padding pad, const L& left_in) {
+  static_assert(std::is_same_v<typename L::value_type, typename X::value_type>,
+                "sanawm: conv3d: the left context has x's element type");
+  SANAWM_EXPECT(uw.cout() > 0, "conv3d", "the Winograd weights are empty (not prepared)");
+  // The argument checks on a stand-in weight view of the prepared shape (its data is never read).
+  const tensor_view<const float, dextents<5>> shape(nullptr, dextents<5>(uw.cout(), uw.cin(), uw.kt(), 3, 3));
+  detail::check_conv3d_args("conv3d", x_in, shape, bias_in, y_out, left_in, pad);
+  const auto x = as_input(x_in);
+  const auto y = as_output(y_out);
+  const auto left = as_input(left_in);
+  const float* bias = detail::optional_vector("conv3d", "bias", bias_in, uw.cout());
+  if (y.size() == 0) return;
+  if (uw.compute() == gemm_compute::bf16) cpu::dense::conv3d_winograd<bf16>(x, uw, bias, y, pad, left);
+  else cpu::dense::conv3d_winograd<float>(x, uw, bias, y, pad, left);
 }
 
 /// The weights of conv3d (any layout conv3d takes) packed for its GEMM in compute mode `compute` (fp32 or bf16;

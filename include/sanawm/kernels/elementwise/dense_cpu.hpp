@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // sanawm/kernels/elementwise/dense_cpu.hpp — CPU helpers shared by the dense kernels' fast paths: SIMD loads
-// and stores of float or bf16 rows, and a row-parallel driver that keeps tiny problems on one thread.
+// and stores of float or bf16 rows, a row-parallel driver that keeps tiny problems on one thread, and per-thread
+// scratch buffers.
 #pragma once
 
 #if defined(__CUDACC__)
@@ -14,6 +15,7 @@
 #include "sanawm/backend/cpu/parallel.hpp"       // cpu::parallel_ranges
 #include "sanawm/backend/cpu/simd.hpp"           // vec, native_isa
 #include "sanawm/config.hpp"                     // SANAWM_FORCEINLINE
+#include "sanawm/core/buffer.hpp"                // host_buffer
 #include "sanawm/core/bf16.hpp"                  // bf16
 #include "sanawm/core/int.hpp"                   // index_t
 #include "sanawm/kernels/elementwise/dense.hpp"  // dense_element
@@ -73,4 +75,19 @@ void parallel_items(index_t n, index_t cost_per_item, F&& fn) {
       n, [&fn](index_t b, index_t e, int) { fn(b, e); }, min_items);
 }
 
+/// A per-thread scratch of at least n elements of T, grown on demand and reused by later calls on that thread (no
+/// per-call allocation or page faults). `Slot` tells apart buffers that are live at the same time (conv3d: 0 and 1
+/// for the implicit GEMM, 2 and 3 for Winograd). The pointer stays valid until the next call with the same T and
+/// Slot on the same thread.
+template <class T, int Slot>
+T* thread_scratch(index_t n) {
+  thread_local host_buffer<T> buf;
+  if (buf.size() < n) {
+    buf = host_buffer<T>();  // release before allocating the larger one
+    buf = host_buffer<T>(n);
+  }
+  return buf.data();
+}
+
 }  // namespace sanawm::cpu::dense
+

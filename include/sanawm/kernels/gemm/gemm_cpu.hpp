@@ -526,7 +526,7 @@ class packed_gemm_b {
   bool from_bf16() const noexcept { return from_bf16_; }
   /// The SIMD variant whose register tile the panels follow (Isa::name).
   const char* isa() const noexcept { return isa_; }
-  std::size_t bytes() const noexcept { return static_cast<std::size_t>(data_.size()); }
+  std::size_t bytes() const noexcept { return static_cast<std::size_t>(bytes_); }
   bool empty() const noexcept { return n_ == 0; }
 
   /// Panels of K step s and N block jb (internal layout of detail::gemm_run).
@@ -537,9 +537,11 @@ class packed_gemm_b {
 
  private:
   template <class Isa, class TB>
-  friend packed_gemm_b pack_gemm_b_with(const TB* b, index_t n, index_t k, index_t ldb, gemm_compute compute);
+  friend void pack_gemm_b_into(packed_gemm_b& out, const TB* b, index_t n, index_t k, index_t ldb,
+                               gemm_compute compute);
 
-  host_buffer<std::byte> data_;
+  host_buffer<std::byte> data_;  // capacity; the panels use the first bytes_
+  index_t bytes_ = 0;
   std::vector<index_t> offsets_;  // byte offset of block (s, jb) at s·n_blocks + jb
   index_t n_ = 0, k_ = 0, n_blocks_ = 0;
   gemm_compute compute_ = gemm_compute::fp32;
@@ -686,11 +688,12 @@ void with_gemm_kind(gemm_compute c, F&& f) {
 
 }  // namespace detail
 
-/// Packs B [n, k] (row-major, leading dimension ldb) for calls on `Isa` in compute mode `compute` (automatic
-/// resolves as a call with fp32 A would: fp32 for an fp32 B, bf16 for a bf16 B). Runs on the thread pool.
-/// Throws "[pack_gemm_b] …" for invalid sizes or pointers.
+/// Packs B [n, k] (row-major, leading dimension ldb) into `out` for calls on `Isa` in compute mode `compute`
+/// (automatic resolves as a call with fp32 A would: fp32 for an fp32 B, bf16 for a bf16 B), reusing out's storage
+/// when it is large enough (a scratch packed B refilled call after call then costs no allocation or page faults).
+/// Runs on the thread pool. Throws "[pack_gemm_b] …" for invalid sizes or pointers (out is then unchanged).
 template <class Isa, class TB>
-packed_gemm_b pack_gemm_b_with(const TB* b, index_t n, index_t k, index_t ldb, gemm_compute compute) {
+void pack_gemm_b_into(packed_gemm_b& out, const TB* b, index_t n, index_t k, index_t ldb, gemm_compute compute) {
   static_assert(std::is_same_v<TB, float> || std::is_same_v<TB, bf16>, "sanawm: pack_gemm_b takes float or bf16");
   SANAWM_EXPECT(n >= 1 && k >= 1, "pack_gemm_b", "sizes must be >= 1, got n=", n, " k=", k);
   SANAWM_EXPECT(ldb >= k, "pack_gemm_b", "ldb ", ldb, " < k ", k, ": rows of b [n, k] would overlap");
@@ -698,8 +701,8 @@ packed_gemm_b pack_gemm_b_with(const TB* b, index_t n, index_t k, index_t ldb, g
   const gemm_compute c = resolve_gemm_compute<float, TB>(compute);
   SANAWM_EXPECT(c == gemm_compute::fp32 || c == gemm_compute::bf16, "pack_gemm_b",
                 "compute must be fp32 or bf16 on the CPU");
-  packed_gemm_b out;
   out.n_ = n, out.k_ = k, out.compute_ = c, out.from_bf16_ = std::is_same_v<TB, bf16>, out.isa_ = Isa::name;
+  out.offsets_.clear();
   detail::with_gemm_kind<Isa>(c, [&](auto kind, auto round) {
     constexpr detail::gemm_kind Kind = decltype(kind)::value;
     constexpr bool RoundBf16 = decltype(round)::value;
@@ -724,7 +727,11 @@ packed_gemm_b pack_gemm_b_with(const TB* b, index_t n, index_t k, index_t ldb, g
         bytes += detail::round_up(detail::ceil_div(ncols, NR) * NR * kp * index_t{sizeof(P)}, 64);
       }
     }
-    out.data_ = host_buffer<std::byte>(bytes);
+    if (static_cast<index_t>(out.data_.size()) < bytes) {
+      out.data_ = host_buffer<std::byte>();  // release before allocating the larger one
+      out.data_ = host_buffer<std::byte>(bytes);
+    }
+    out.bytes_ = bytes;
     // Work unit: one NR-wide panel of one block.
     std::vector<index_t> first_panel(jobs.size() + 1, 0);
     for (std::size_t j = 0; j < jobs.size(); ++j)
@@ -741,6 +748,13 @@ packed_gemm_b pack_gemm_b_with(const TB* b, index_t n, index_t k, index_t ldb, g
       }
     });
   });
+}
+
+/// Packs B [n, k] into a new packed_gemm_b: see pack_gemm_b_into.
+template <class Isa, class TB>
+packed_gemm_b pack_gemm_b_with(const TB* b, index_t n, index_t k, index_t ldb, gemm_compute compute) {
+  packed_gemm_b out;
+  pack_gemm_b_into<Isa>(out, b, n, k, ldb, compute);
   return out;
 }
 
@@ -784,6 +798,13 @@ void gemm_with(const gemm_args<TA, TB, TC>& p, const packed_gemm_b& b) {
 template <class TB>
 packed_gemm_b pack_gemm_b(const TB* b, index_t n, index_t k, index_t ldb, gemm_compute compute = gemm_compute::automatic) {
   return pack_gemm_b_with<native_isa>(b, n, k, ldb, compute);
+}
+
+/// pack_gemm_b_into on the native SIMD variant: refills `out`, reusing its storage when large enough.
+template <class TB>
+void pack_gemm_b_into(packed_gemm_b& out, const TB* b, index_t n, index_t k, index_t ldb,
+                      gemm_compute compute = gemm_compute::automatic) {
+  pack_gemm_b_into<native_isa>(out, b, n, k, ldb, compute);
 }
 
 }  // namespace sanawm::cpu

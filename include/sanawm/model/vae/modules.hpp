@@ -20,7 +20,8 @@
 #include "sanawm/model/vae/config.hpp"   // vae_config, levels
 
 namespace sanawm::cpu {
-class packed_gemm_b;  // kernels/gemm/gemm_cpu.hpp (host only); built and used by vae::conv (ops.hpp)
+class packed_gemm_b;             // kernels/gemm/gemm_cpu.hpp (host only); built and used by vae::conv (ops.hpp)
+class conv3d_winograd_weights;   // kernels/conv/conv_winograd_cpu.hpp (host only); likewise
 }  // namespace sanawm::cpu
 
 namespace sanawm::vae {
@@ -34,13 +35,19 @@ struct conv_weights {
   host_buffer<float> taps;   ///< [Cout, kt, kh, kw, Cin] fp32 (empty after to_bf16())
   host_buffer<bf16> taps16;  ///< the same in bf16 after to_bf16(): the conv then runs in the bf16 compute mode
   host_buffer<float> bias;   ///< [Cout]
-  /// With `pack_small_calls` (set_weight_packing), conv() packs the weights for the conv's GEMM once, on the first
-  /// call with few output positions, and reuses them: such calls (small frames) otherwise spend as long packing the
-  /// weights as multiplying. One more copy of this conv's weights while set. Reset whenever the weights change
-  /// (call invalidate_packed() after writing `taps` directly).
-  bool pack_small_calls = false;
+  /// With `keep_prepared` (set_weight_packing), conv() prepares the weights for the CPU's GEMMs once and reuses
+  /// them: a conv that runs by Winograd (conv3d(cpu_t): 3×3 spatially, ≥ 32 channels in and out) keeps its
+  /// transformed and packed weights (`winograd`, 1.78× this conv's weights; each call otherwise transforms them
+  /// again), any other conv keeps its implicit-GEMM weights packed (`packed`, one more copy) for calls with few
+  /// output positions (small frames), which otherwise spend as long packing the weights as multiplying. Reset
+  /// whenever the weights change (call invalidate_packed() after writing `taps` directly).
+  bool keep_prepared = false;
   mutable std::shared_ptr<const cpu::packed_gemm_b> packed;
-  void invalidate_packed() noexcept { packed.reset(); }
+  mutable std::shared_ptr<const cpu::conv3d_winograd_weights> winograd;
+  void invalidate_packed() noexcept {
+    packed.reset();
+    winograd.reset();
+  }
 
   conv_weights() = default;
   conv_weights(std::string k, index_t co, index_t ci)
@@ -218,11 +225,12 @@ inline void convert_to_bf16(vae_weights& w) {
   for_each_conv(w, [](conv_weights& c) { c.to_bf16(); });
 }
 
-/// Turns the packed-weight cache of every conv on or off (conv_weights::pack_small_calls): a memory-for-speed
-/// option for small frames (previews, the low-resolution stages of short clips). Off by default.
+/// Turns the prepared-weight cache of every conv on or off (conv_weights::keep_prepared): a memory-for-speed
+/// option (up to 1.78× the conv weights more) that pays most for small frames (previews, the low-resolution
+/// stages), where preparing the weights is a large share of a call. Off by default.
 inline void set_weight_packing(vae_weights& w, bool on) {
   for_each_conv(w, [on](conv_weights& c) {
-    c.pack_small_calls = on;
+    c.keep_prepared = on;
     if (!on) c.invalidate_packed();
   });
 }

@@ -83,18 +83,33 @@ struct conv_profile {
   static inline conv_profile* active = nullptr;
 };
 
-/// Output positions (frames × H × W) below which a conv call uses the packed-weight cache when it is on
-/// (set_weight_packing): under ~1000 rows, packing the weights costs more than a few percent of the GEMM.
+/// Output positions (frames × H × W) below which an implicit-GEMM conv call uses the packed-weight cache when it
+/// is on (set_weight_packing): under ~1000 rows, packing the weights costs more than a few percent of the GEMM.
 inline constexpr index_t conv_pack_rows = 1024;
 
-/// conv()'s CPU path: conv3d(cpu_t)'s implicit GEMM, with the packed-weight cache for small calls.
+/// conv()'s CPU path: conv3d(cpu_t) — Winograd for the convs it pays for (most of the VAE's FLOPs), the implicit
+/// GEMM otherwise — with the prepared-weight caches when they are on (conv_weights::keep_prepared).
 inline void conv_on_cpu(const conv_weights& wt, const clip& x, const conv3d_padding& p, const clip* left, clip& y) {
   const auto lv =
       left ? left->view5() : tensor_view<const float, dextents<5>>(nullptr, dextents<5>(0, 0, x.h, x.w, x.c));
   const gemm_compute mode = wt.is_bf16() ? gemm_compute::bf16 : gemm_compute::fp32;
-  std::shared_ptr<const cpu::packed_gemm_b> packed;
-  if (wt.pack_small_calls && y.t * y.h * y.w < conv_pack_rows) {
-    static std::mutex mu;  // builds each conv's packed weights once, also with several decoders on one weight set
+  static std::mutex mu;  // builds each conv's prepared weights once, also with several decoders on one weight set
+  const bool winograd = cpu::dense::conv3d_winograd_pays(wt.cin, wt.cout, wt.kh, wt.kw);
+  if (winograd && wt.keep_prepared) {
+    std::shared_ptr<const cpu::conv3d_winograd_weights> uw;
+    {
+      const std::lock_guard<std::mutex> lock(mu);
+      if (!wt.winograd)
+        wt.winograd = std::make_shared<const cpu::conv3d_winograd_weights>(
+            wt.is_bf16() ? cpu::conv3d_winograd_weights::prepare(wt.view16(), mode)
+                         : cpu::conv3d_winograd_weights::prepare(wt.view(), mode));
+      uw = wt.winograd;
+    }
+    conv3d(cpu_t{}, x.view5(), *uw, wt.bias_view(), y.view5(), p, lv);
+    return;
+  }
+  std::shared_ptr<const cpu::packed_gemm_b> packed;  // (a Winograd conv without the cache transforms per call)
+  if (!winograd && wt.keep_prepared && y.t * y.h * y.w < conv_pack_rows) {
     const std::lock_guard<std::mutex> lock(mu);
     if (!wt.packed)
       wt.packed = std::make_shared<const cpu::packed_gemm_b>(
@@ -111,7 +126,7 @@ inline void conv_on_cpu(const conv_weights& wt, const clip& x, const conv3d_padd
 /// caller has already padded the window), causal_replicate or symmetric_replicate (whole clip). With `left` (two
 /// frames, causal_replicate only), output t reads left/x frames t−2, t−1, t: the valid conv of the window [left, x]
 /// without building that window (bit-identical: the same gathered values and dot products). With `exec` the conv runs
-/// there (conv_executor.hpp: another backend, e.g. the GPU) instead of the CPU's implicit GEMM.
+/// there (conv_executor.hpp: another backend, e.g. the GPU) instead of the CPU's conv3d.
 inline clip conv(const conv_weights& wt, const clip& x, temporal_padding tmode, vae_padding pad,
                  const clip* left = nullptr, conv_executor* exec = nullptr) {
   if (x.c != wt.cin)
