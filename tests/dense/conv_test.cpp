@@ -445,9 +445,18 @@ TEST(Conv3d, LeftContext) {
   check_conv3d<float, float, float>(3, 3, 3, 1);  // a 1-frame history repeats its oldest frame
 }
 
-// Winograd F(2x2, 3x3) at channel counts where conv3d picks it by itself: odd and even frame sizes (edge tiles),
-// one-pixel frames, kt = 1 and 3, every temporal padding with a left context where allowed, bf16 compute, and
-// weights prepared ahead (bit-identical to the per-call transform).
+// Lets conv3d's automatic choice take Winograd on the tests' small frames (restored on scope exit).
+struct winograd_on_small_frames {
+  index_t saved = cpu::dense::conv3d_winograd_min_pixels;
+  winograd_on_small_frames() { cpu::dense::conv3d_winograd_min_pixels = 1; }
+  ~winograd_on_small_frames() { cpu::dense::conv3d_winograd_min_pixels = saved; }
+  winograd_on_small_frames(const winograd_on_small_frames&) = delete;
+  winograd_on_small_frames& operator=(const winograd_on_small_frames&) = delete;
+};
+
+// Winograd F(2x2, 3x3) at channel counts where conv3d picks it by itself (on frames of >= 256 pixels; here smaller
+// ones too): odd and even frame sizes (edge tiles), one-pixel frames, kt = 1 and 3, every temporal padding with a
+// left context where allowed, bf16 compute, and weights prepared ahead (bit-identical to the per-call transform).
 TEST(Conv3d, WinogradAgainstFloat64) {
   struct c7 {
     index_t b, t, h, w, ci, co, kt;
@@ -465,7 +474,8 @@ TEST(Conv3d, WinogradAgainstFloat64) {
                        std::to_string(s.ci) + "->" + std::to_string(s.co) + " kt " + std::to_string(s.kt) +
                        " temporal " + std::to_string(int(tp)) + " spatial " + std::to_string(int(sp)) + " left " +
                        std::to_string(left_frames));
-          ASSERT_TRUE(cpu::dense::conv3d_winograd_pays(s.ci, s.co, 3, 3));
+          const winograd_on_small_frames small;
+          ASSERT_TRUE(cpu::dense::conv3d_winograd_pays(s.ci, s.co, 3, 3, s.h * s.w));
           const index_t t_out = tp == temporal_padding::valid ? s.t - s.kt + 1 : s.t;
           const auto x = random_tensor<float, 5>(110, -1, 1, s.b, s.t, s.h, s.w, s.ci);
           const auto left = random_tensor<float, 5>(111, -1, 1, left_frames ? s.b : 0, left_frames, s.h, s.w, s.ci);
@@ -492,6 +502,7 @@ TEST(Conv3d, WinogradChunksAndThreadsGiveTheSameBits) {
   // The tile grid is anchored at each frame's origin and the GEMM's per-element order does not depend on M: a clip
   // split into single frames with the causal cache, a tiny block budget (many blocks) and one thread all give the
   // bits of the whole-clip call.
+  const winograd_on_small_frames small;
   const index_t t_n = 5, hh = 7, ww = 6, c = 40;
   const auto x = random_tensor<float, 5>(114, -1, 1, 1, t_n, hh, ww, c);
   const auto w = random_tensor<float, 5>(115, -0.5, 0.5, c, c, 3, 3, 3);

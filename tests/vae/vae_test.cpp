@@ -636,8 +636,19 @@ TEST(Conv3dImplicitGemm, RejectsTf32) {
                error);
 }
 
+// Sets conv3d(cpu_t)'s Winograd frame-size threshold for a scope: 1 takes Winograd for every conv with >= 32
+// channels in and out even on the golden model's small frames (the default leaves them to the implicit GEMM).
+struct winograd_min_pixels {
+  index_t saved = cpu::dense::conv3d_winograd_min_pixels;
+  explicit winograd_min_pixels(index_t v) { cpu::dense::conv3d_winograd_min_pixels = v; }
+  ~winograd_min_pixels() { cpu::dense::conv3d_winograd_min_pixels = saved; }
+  winograd_min_pixels(const winograd_min_pixels&) = delete;
+  winograd_min_pixels& operator=(const winograd_min_pixels&) = delete;
+};
+
 TEST_F(VaeGolden, StagePixelsDoNotChangeTheResult) {
-  // The stage piece size (frames per conv call) and the conv's block size change only speed and memory.
+  // The stage piece size (frames per conv call), the convs' block sizes and the prepared-weight caches change only
+  // speed and memory: with the implicit GEMM (default threshold: these frames are small) and with Winograd.
   const tensor5 z = random_latent(4, 3, 2, 5);
   auto run = [&](index_t pixels, index_t frames) {
     vae::decoder_stream st(*weights_, 1);
@@ -645,43 +656,70 @@ TEST_F(VaeGolden, StagePixelsDoNotChangeTheResult) {
     st.set_stage_frames(frames);
     return st.push(z.data(), 1, 128, 4, 3, 2, true);
   };
-  const auto ref = run(4096, 1);
-  {  // the prepared-weight caches (Winograd convs; implicit-GEMM convs' small calls) change nothing either
-    vae::vae_weights w = vae::load_vae(golden("vae_tiny_a.weights.safetensors"));
-    vae::set_weight_packing(w, true);
-    vae::decoder_stream st(w, 1);
-    const auto got = st.push(z.data(), 1, 128, 4, 3, 2, true);
-    index_t packed_convs = 0, winograd_convs = 0;
-    vae::for_each_conv(w, [&](const vae::conv_weights& c) {
-      packed_convs += c.packed != nullptr, winograd_convs += c.winograd != nullptr;
-    });
-    // (The tiny model's narrow convs, the implicit GEMM's, run on frames of >= conv_pack_rows positions here, so
-    // its packed cache may stay empty; Conv3dImplicitGemm.PackedWeightsAreBitIdentical covers it.)
-    EXPECT_GT(winograd_convs, 0);
-    std::printf("  prepared weights kept: %lld Winograd convs, %lld packed implicit-GEMM convs\n",
-                static_cast<long long>(winograd_convs), static_cast<long long>(packed_convs));
-    ASSERT_EQ(got.data.size(), ref.data.size());
-    EXPECT_EQ(
-        std::memcmp(got.data.data(), ref.data.data(), static_cast<std::size_t>(ref.data.size()) * sizeof(float)), 0);
-    vae::set_weight_packing(w, false);
-    packed_convs = 0;
-    vae::for_each_conv(w, [&](const vae::conv_weights& c) {
-      packed_convs += c.packed != nullptr || c.winograd != nullptr;
-    });
-    EXPECT_EQ(packed_convs, 0);
-  }
-  EXPECT_THROW(vae::decoder_stream(*weights_, 1).set_stage_pixels(-1), error);
-  const index_t saved = cpu::dense::conv3d_block_bytes;
-  for (index_t pixels : {index_t{0}, index_t{1}, index_t{64}, index_t{1} << 30})
-    for (index_t block : {saved, index_t{4096}}) {
-      cpu::dense::conv3d_block_bytes = block;
-      const auto got = run(pixels, pixels == 1 ? 2 : 1);
+  for (bool winograd : {false, true}) {
+    SCOPED_TRACE(winograd ? "Winograd" : "implicit GEMM");
+    const winograd_min_pixels threshold(winograd ? 1 : cpu::dense::conv3d_winograd_min_pixels);
+    const auto ref = run(4096, 1);
+    {
+      vae::vae_weights w = vae::load_vae(golden("vae_tiny_a.weights.safetensors"));
+      vae::set_weight_packing(w, true);
+      vae::decoder_stream st(w, 1);
+      const auto got = st.push(z.data(), 1, 128, 4, 3, 2, true);
+      index_t packed_convs = 0, winograd_convs = 0;
+      vae::for_each_conv(w, [&](const vae::conv_weights& c) {
+        packed_convs += c.packed != nullptr, winograd_convs += c.winograd != nullptr;
+      });
+      std::printf("  prepared weights kept: %lld Winograd convs, %lld packed implicit-GEMM convs\n",
+                  static_cast<long long>(winograd_convs), static_cast<long long>(packed_convs));
+      EXPECT_GT(winograd ? winograd_convs : packed_convs, 0);
       ASSERT_EQ(got.data.size(), ref.data.size());
-      const auto bytes = static_cast<std::size_t>(ref.data.size()) * sizeof(float);
-      EXPECT_EQ(std::memcmp(got.data.data(), ref.data.data(), bytes), 0)
-          << "stage_pixels " << pixels << " block " << block;
+      EXPECT_EQ(
+          std::memcmp(got.data.data(), ref.data.data(), static_cast<std::size_t>(ref.data.size()) * sizeof(float)),
+          0);
+      vae::set_weight_packing(w, false);
+      packed_convs = 0;
+      vae::for_each_conv(w, [&](const vae::conv_weights& c) {
+        packed_convs += c.packed != nullptr || c.winograd != nullptr;
+      });
+      EXPECT_EQ(packed_convs, 0);
     }
-  cpu::dense::conv3d_block_bytes = saved;
+    EXPECT_THROW(vae::decoder_stream(*weights_, 1).set_stage_pixels(-1), error);
+    const index_t saved = cpu::dense::conv3d_block_bytes, saved_w = cpu::dense::conv3d_winograd_block_bytes;
+    for (index_t pixels : {index_t{0}, index_t{1}, index_t{64}, index_t{1} << 30})
+      for (index_t block : {saved, index_t{4096}}) {
+        cpu::dense::conv3d_block_bytes = block;
+        cpu::dense::conv3d_winograd_block_bytes = block == saved ? saved_w : 1;
+        const auto got = run(pixels, pixels == 1 ? 2 : 1);
+        ASSERT_EQ(got.data.size(), ref.data.size());
+        const auto bytes = static_cast<std::size_t>(ref.data.size()) * sizeof(float);
+        EXPECT_EQ(std::memcmp(got.data.data(), ref.data.data(), bytes), 0)
+            << "stage_pixels " << pixels << " block " << block;
+      }
+    cpu::dense::conv3d_block_bytes = saved;
+    cpu::dense::conv3d_winograd_block_bytes = saved_w;
+  }
+}
+
+TEST_F(VaeGolden, WinogradConvsMatchTheReference) {
+  // Every conv with >= 32 channels by Winograd (on the full-size model that is nearly every conv): the golden
+  // decode (non-causal and causal, whole and chunked) and encode within the fp32 tolerance, bf16 within 2 %.
+  const winograd_min_pixels threshold(1);
+  const tensor5 z = read5(*io_, "decode.latent");
+  for (bool causal : {false, true}) {
+    const tensor5 full = vae::decode(*weights_, z.view(), {causal, 0});
+    expect_close(causal ? "Winograd decode(causal) vs f64" : "Winograd decode() vs f64", full.data(),
+                 io_->read_as<double>(causal ? "decode_causal.video_f64" : "decode.video_f64"));
+    const tensor5 part = vae::decode(*weights_, z.view(), {causal, 1});
+    EXPECT_EQ(std::memcmp(part.data(), full.data(), static_cast<std::size_t>(full.size()) * sizeof(float)), 0)
+        << "chunked == full, causal " << causal;
+  }
+  const tensor5 img = read5(*io_, "encode.video");
+  const vae::posterior post = vae::encode(*weights_, img.view());
+  expect_close("Winograd encode.mean vs f64", post.mean.data(), io_->read_as<double>("encode.mean_f64"));
+  vae::vae_weights w16 = vae::load_vae(golden("vae_tiny_a.weights.safetensors"));
+  vae::convert_to_bf16(w16);
+  const tensor5 v16 = vae::decode(w16, z.view());
+  expect_close("Winograd bf16 decode vs f64", v16.data(), io_->read_as<double>("decode.video_f64"), 5e-2, 2e-2);
 }
 
 TEST_F(VaeGolden, Bf16WeightsDecodeAndEncode) {

@@ -622,7 +622,7 @@ void conv3d(cpu_t, const X& x_in, const W& w_in, const B& bias_in, const Y& y_ou
       compute == gemm_compute::automatic ? cpu::dense::conv_gemm_compute<TIn, TW>() : compute;
   const bool winograd = algorithm == conv3d_algorithm::winograd ||
                         (algorithm == conv3d_algorithm::automatic && packed == nullptr &&
-                         cpu::dense::conv3d_winograd_pays(ci, co, kh, kw));
+                         cpu::dense::conv3d_winograd_pays(ci, co, kh, kw, x.extent(2) * x.extent(3)));
   if (winograd) {
     thread_local cpu::conv3d_winograd_weights uw;  // refilled per call, its storage reused
     uw.prepare_into(w, mode);

@@ -79,41 +79,45 @@ class conv3d_winograd_weights {
 
  private:
   // U_ξ[o][dt·Cin + i] for all 16 ξ in one pass over the weights (each (o, dt): the 9 taps of every input channel
-  // read once, G·g·Gᵀ in double, rounded once) into a per-thread scratch [16, Cout, kt·Cin], then 16 packs.
+  // read once, G·g·Gᵀ in double, rounded once) into a per-thread scratch [16, Cout, kt·Cin], then 16 packs. Input
+  // channels go in blocks of 64 through small stack arrays, so the loops over them vectorise and the 9 + 16 rows
+  // stay in the L1 (rows Cin apart would alias there when Cin is a large power of two).
   template <class TU, class W>
   void pack_all(const W& w) {
+    constexpr index_t cb = 64;
     const index_t k = kt_ * ci_;
     TU* u = dense::thread_scratch<TU, 4>(16 * co_ * k);
     const index_t si = w.stride(1), sr = w.stride(3), sc = w.stride(4);
     dense::parallel_items(co_ * kt_, 60 * ci_, [&](index_t begin, index_t end) {
-      std::vector<double> g(static_cast<std::size_t>(9 * ci_));
-      // The 16 outputs of one (o, dt) go to rows 3·Cout·kt·Cin floats apart: staged here and copied out one row
-      // at a time (16 interleaved store streams at such strides alias in the L1 and ran ~8× slower).
-      std::vector<TU> staged(static_cast<std::size_t>(16 * ci_));
       for (index_t od = begin; od < end; ++od) {
         const index_t o = od / kt_, dt = od % kt_;
         const auto* w0 = &w(o, 0, dt, 0, 0);  // strides, not the view's index arithmetic, in the hot loop
-        for (index_t i = 0; i < ci_; ++i)
+        for (index_t i0 = 0; i0 < ci_; i0 += cb) {
+          const index_t n = std::min(cb, ci_ - i0);
+          double g[9][cb];
           for (int rc = 0; rc < 9; ++rc)
-            g[static_cast<std::size_t>(i * 9 + rc)] =
-                static_cast<double>(sanawm::detail::dense_load(w0[i * si + (rc / 3) * sr + (rc % 3) * sc]));
-        for (index_t i = 0; i < ci_; ++i) {
-          double gg[4][3];  // G·g
-          for (int c = 0; c < 3; ++c) {
-            const double* gi = g.data() + i * 9;
-            const double g0 = gi[c], g1 = gi[3 + c], g2 = gi[6 + c];
-            gg[0][c] = g0, gg[1][c] = 0.5 * (g0 + g1 + g2), gg[2][c] = 0.5 * (g0 - g1 + g2), gg[3][c] = g2;
-          }
+            for (index_t i = 0; i < n; ++i)
+              g[rc][i] = static_cast<double>(sanawm::detail::dense_load(w0[(i0 + i) * si + (rc / 3) * sr + (rc % 3) * sc]));
+          double gg[4][3][cb];  // G·g
+          for (int c = 0; c < 3; ++c)
+            for (index_t i = 0; i < n; ++i) {
+              const double g0 = g[c][i], g1 = g[3 + c][i], g2 = g[6 + c][i];
+              gg[0][c][i] = g0, gg[1][c][i] = 0.5 * (g0 + g1 + g2), gg[2][c][i] = 0.5 * (g0 - g1 + g2), gg[3][c][i] = g2;
+            }
           for (int a = 0; a < 4; ++a) {  // (G·g)·Gᵀ, row a
-            const double row[4] = {gg[a][0], 0.5 * (gg[a][0] + gg[a][1] + gg[a][2]),
-                                   0.5 * (gg[a][0] - gg[a][1] + gg[a][2]), gg[a][2]};
-            for (int c = 0; c < 4; ++c)
-              staged[static_cast<std::size_t>((a * 4 + c) * ci_ + i)] =
-                  sanawm::detail::dense_store<TU>(static_cast<float>(row[c]));
+            TU* d0 = u + ((a * 4 + 0) * co_ + o) * k + dt * ci_ + i0;
+            TU* d1 = u + ((a * 4 + 1) * co_ + o) * k + dt * ci_ + i0;
+            TU* d2 = u + ((a * 4 + 2) * co_ + o) * k + dt * ci_ + i0;
+            TU* d3 = u + ((a * 4 + 3) * co_ + o) * k + dt * ci_ + i0;
+            for (index_t i = 0; i < n; ++i) {
+              const double x0 = gg[a][0][i], x1 = gg[a][1][i], x2 = gg[a][2][i];
+              d0[i] = sanawm::detail::dense_store<TU>(static_cast<float>(x0));
+              d1[i] = sanawm::detail::dense_store<TU>(static_cast<float>(0.5 * (x0 + x1 + x2)));
+              d2[i] = sanawm::detail::dense_store<TU>(static_cast<float>(0.5 * (x0 - x1 + x2)));
+              d3[i] = sanawm::detail::dense_store<TU>(static_cast<float>(x2));
+            }
           }
         }
-        for (index_t xi = 0; xi < 16; ++xi)
-          std::copy_n(staged.data() + xi * ci_, ci_, u + (xi * co_ + o) * k + dt * ci_);
       }
     });
     for (index_t xi = 0; xi < 16; ++xi)
@@ -129,13 +133,22 @@ class conv3d_winograd_weights {
 
 namespace sanawm::cpu::dense {
 
-/// Whether conv3d(cpu_t)'s automatic choice takes Winograd for a kt×kh×kw kernel with these channel counts:
-/// 3×3 spatially and enough channels that the GEMMs, not the transforms, dominate (the input transform costs
-/// ~32 additions per tile, tap and Cin, the output one ~24 per tile and Cout, against 32·kt·Cin·Cout FLOPs of
-/// GEMM per tile) and that Cout fills the GEMM's 48-wide register tile reasonably (the implicit GEMM can put a
-/// narrow Cout on the 8-row side instead). Measured with bench/dense/dense_bench (conv3d_algo cases).
-inline bool conv3d_winograd_pays(index_t ci, index_t co, index_t kh, index_t kw) noexcept {
-  return kh == 3 && kw == 3 && ci >= 32 && co >= 32;
+/// Frame size (H·W pixels) from which conv3d(cpu_t)'s automatic choice takes Winograd: below it the per-call
+/// weight transform (≈ 2 ns per transformed weight, memory-bound: 16·kt·Cin·Cout of them) outweighs the saved
+/// products (15 of 27 per output and channel pair) unless a call holds many frames. Per frame, not per call, so
+/// the choice — and the bits — never change with the number of frames a call carries. A tuning knob for
+/// benchmarks and tests; not thread-safe to change while convs run.
+inline index_t conv3d_winograd_min_pixels = 256;
+
+/// Whether conv3d(cpu_t)'s automatic choice takes Winograd for a kt×kh×kw kernel with these channel counts on
+/// frames of `pixels` = H·W: 3×3 spatially, frames of at least conv3d_winograd_min_pixels, and enough channels
+/// that the GEMMs, not the transforms, dominate (the input transform costs ~32 additions per tile, tap and Cin,
+/// the output one ~24 per tile and Cout, against 32·kt·Cin·Cout FLOPs of GEMM per tile) and that Cout fills the
+/// GEMM's 48-wide register tile reasonably (the implicit GEMM can put a narrow Cout on its 8-row side instead).
+/// Measured with bench/dense/dense_bench (BM_conv3d: 16 channels gain nothing, 32–64 channels 1.1–1.4×, 128–512
+/// channels 1.7–2.8× with prepared weights).
+inline bool conv3d_winograd_pays(index_t ci, index_t co, index_t kh, index_t kw, index_t pixels) noexcept {
+  return kh == 3 && kw == 3 && ci >= 32 && co >= 32 && pixels >= conv3d_winograd_min_pixels;
 }
 
 /// Bytes of per-call scratch conv3d_winograd aims for (transformed inputs of a block of tiles + their 16 GEMM

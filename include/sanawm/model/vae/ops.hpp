@@ -94,7 +94,7 @@ inline void conv_on_cpu(const conv_weights& wt, const clip& x, const conv3d_padd
       left ? left->view5() : tensor_view<const float, dextents<5>>(nullptr, dextents<5>(0, 0, x.h, x.w, x.c));
   const gemm_compute mode = wt.is_bf16() ? gemm_compute::bf16 : gemm_compute::fp32;
   static std::mutex mu;  // builds each conv's prepared weights once, also with several decoders on one weight set
-  const bool winograd = cpu::dense::conv3d_winograd_pays(wt.cin, wt.cout, wt.kh, wt.kw);
+  const bool winograd = cpu::dense::conv3d_winograd_pays(wt.cin, wt.cout, wt.kh, wt.kw, x.h * x.w);
   if (winograd && wt.keep_prepared) {
     std::shared_ptr<const cpu::conv3d_winograd_weights> uw;
     {
