@@ -720,6 +720,9 @@ TEST_F(VaeGolden, WinogradConvsMatchTheReference) {
   vae::convert_to_bf16(w16);
   const tensor5 v16 = vae::decode(w16, z.view());
   expect_close("Winograd bf16 decode vs f64", v16.data(), io_->read_as<double>("decode.video_f64"), 5e-2, 2e-2);
+  const vae::posterior p16 = vae::encode(w16, img.view());
+  expect_close("Winograd bf16 encode.mean vs f64", p16.mean.data(), io_->read_as<double>("encode.mean_f64"), 5e-2,
+               2e-2);
 }
 
 TEST_F(VaeGolden, Bf16WeightsDecodeAndEncode) {
