@@ -445,6 +445,23 @@ TEST(Conv3d, LeftContext) {
   check_conv3d<float, float, float>(3, 3, 3, 1);  // a 1-frame history repeats its oldest frame
 }
 
+// conv3d of x [1, T, H, W, Cin] one frame per call with the last (up to) 2 input frames as the causal cache, as the
+// LTX-2 streaming decoder calls it.
+ht<float, 5> conv3d_frame_by_frame(const ht<float, 5>& x, const ht<float, 5>& w, const ht<float, 1>& bias,
+                                   conv3d_padding pad) {
+  using E = extents<1, dyn, dyn, dyn, dyn>;
+  const index_t t_n = x.extent(1), hh = x.extent(2), ww = x.extent(3), ci = x.extent(4);
+  ht<float, 5> y(1, t_n, hh, ww, w.extent(0));
+  for (index_t t = 0; t < t_n; ++t) {
+    const index_t l = std::min<index_t>(2, t);
+    const tensor_view<const float, E> xf(&x(0, t, 0, 0, 0), E(1, hh, ww, ci));
+    const tensor_view<const float, E> cache(l ? &x(0, t - l, 0, 0, 0) : nullptr, E(l, hh, ww, ci));
+    conv3d(cpu_t{}, xf, w.view(), bias.view(), tensor_view<float, E>(&y(0, t, 0, 0, 0), E(1, hh, ww, w.extent(0))),
+           pad, cache);
+  }
+  return y;
+}
+
 // Lets conv3d's automatic choice take Winograd on the tests' small frames (restored on scope exit).
 struct winograd_on_small_frames {
   index_t saved = cpu::dense::conv3d_winograd_min_pixels;
@@ -510,16 +527,7 @@ TEST(Conv3d, WinogradChunksAndThreadsGiveTheSameBits) {
   const conv3d_padding pad{temporal_padding::causal_replicate, spatial_padding::reflect};
   ht<float, 5> full(1, t_n, hh, ww, c);
   conv3d(cpu_t{}, x.view(), w.view(), bias.view(), full.view(), pad);
-  ht<float, 5> streamed(1, t_n, hh, ww, c);
-  for (index_t t = 0; t < t_n; ++t) {
-    using E = extents<1, dyn, dyn, dyn, dyn>;
-    const index_t l = std::min<index_t>(2, t);
-    const tensor_view<const float, E> xf(&x(0, t, 0, 0, 0), E(1, hh, ww, c));
-    const tensor_view<const float, E> cache(l ? &x(0, t - l, 0, 0, 0) : nullptr, E(l, hh, ww, c));
-    const tensor_view<float, E> yf(&streamed(0, t, 0, 0, 0), E(1, hh, ww, c));
-    conv3d(cpu_t{}, xf, w.view(), bias.view(), yf, pad, cache);
-  }
-  expect_identical(streamed, full, "Winograd frame by frame vs whole clip");
+  expect_identical(conv3d_frame_by_frame(x, w, bias, pad), full, "Winograd frame by frame vs whole clip");
   const index_t saved = cpu::dense::conv3d_winograd_block_bytes;
   cpu::dense::conv3d_winograd_block_bytes = 1;  // the minimum block: 32 tiles
   ht<float, 5> small_blocks(1, t_n, hh, ww, c);
@@ -583,17 +591,7 @@ TEST(Conv3d, StreamingFrameByFrameEqualsCausal) {
   const conv3d_padding pad{temporal_padding::causal_replicate, spatial_padding::reflect};
   ht<float, 5> full(1, t_n, hh, ww, c);
   conv3d(cpu_t{}, x.view(), w.view(), bias.view(), full.view(), pad);
-  std::vector<double> streamed;
-  for (index_t t = 0; t < t_n; ++t) {
-    using E = extents<1, dyn, dyn, dyn, dyn>;
-    const index_t l = std::min<index_t>(2, t);
-    const tensor_view<const float, E> xf(&x(0, t, 0, 0, 0), E(1, hh, ww, c));
-    const tensor_view<const float, E> cache(l ? &x(0, t - l, 0, 0, 0) : nullptr, E(l, hh, ww, c));
-    ht<float, 5> yf(1, 1, hh, ww, c);
-    conv3d(cpu_t{}, xf, w.view(), bias.view(), yf.view(), pad, cache);
-    for (float v : yf) streamed.push_back(v);
-  }
-  expect_close(full, streamed, "frame-by-frame streaming vs causal");
+  expect_close(full, doubles(conv3d_frame_by_frame(x, w, bias, pad)), "frame-by-frame streaming vs causal");
 }
 
 // The golden LTX-2 VAE intermediates: conv_in of the decoder (non-causal, reflect) and of the encoder
