@@ -684,6 +684,36 @@ TEST(Conv, Errors) {
   ht<float, 5> y_valid(1, 1, 1, 3, 4);
   EXPECT_THROW(conv3d(cpu_t{}, x5.view(), w5.view(), b4.view(), y_valid.view(), {temporal_padding::valid}),
                sanawm::error);
+  // Winograd: only kt x 3 x 3 kernels, not with the implicit GEMM's packed weights; prepared weights must match x
+  // and be prepared for fp32 or bf16.
+  auto expect_error = [](auto&& call, const char* text) {
+    try {
+      call();
+      ADD_FAILURE() << "no error, expected one containing '" << text << "'";
+    } catch (const sanawm::error& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  };
+  const auto none = sanawm::detail::empty_view<float, 5>();
+  ht<float, 5> w151(4, 4, 1, 5, 1);
+  expect_error([&] { conv3d(cpu_t{}, x5.view(), w151.view(), b4.view(), y5.view(), conv3d_padding{}, none,
+                            gemm_compute::automatic, nullptr, conv3d_algorithm::winograd); },
+               "winograd needs a kt x 3 x 3 kernel");
+  const cpu::packed_gemm_b packed = pack_conv3d_weights(w5.view());
+  expect_error([&] { conv3d(cpu_t{}, x5.view(), w5.view(), b4.view(), y5.view(), conv3d_padding{}, none,
+                            gemm_compute::automatic, &packed, conv3d_algorithm::winograd); },
+               "packed weights are the implicit GEMM's operand");
+  ht<float, 5> w_other(4, 7, 3, 3, 3);  // 7 input channels, x has 4
+  const auto prepared = cpu::conv3d_winograd_weights::prepare(w_other.view(), gemm_compute::fp32);
+  expect_error([&] { conv3d(cpu_t{}, x5.view(), prepared, b4.view(), y5.view(), conv3d_padding{}, none); },
+               "expects 7 input channels");
+  expect_error([&] { conv3d(cpu_t{}, x5.view(), cpu::conv3d_winograd_weights{}, b4.view(), y5.view(),
+                            conv3d_padding{}, none); },
+               "not prepared");
+  expect_error([&] { (void)cpu::conv3d_winograd_weights::prepare(w5.view(), gemm_compute::tf32); },
+               "compute must be fp32 or bf16");
+  expect_error([&] { (void)cpu::conv3d_winograd_weights::prepare(w5even.view(), gemm_compute::fp32); },
+               "needs a kt x 3 x 3 kernel");
   ht<float, 5> xdw(1, 1, 2, 2, 5), ydw(1, 1, 2, 2, 2);
   ht<float, 3> wdw(5, 3, 3);
   EXPECT_THROW(

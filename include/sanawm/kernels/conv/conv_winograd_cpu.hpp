@@ -95,14 +95,16 @@ class conv3d_winograd_weights {
         for (index_t i0 = 0; i0 < ci_; i0 += cb) {
           const index_t n = std::min(cb, ci_ - i0);
           double g[9][cb];
-          for (int rc = 0; rc < 9; ++rc)
-            for (index_t i = 0; i < n; ++i)
-              g[rc][i] = static_cast<double>(sanawm::detail::dense_load(w0[(i0 + i) * si + (rc / 3) * sr + (rc % 3) * sc]));
+          for (int rc = 0; rc < 9; ++rc) {
+            const auto* tap = w0 + i0 * si + (rc / 3) * sr + (rc % 3) * sc;
+            for (index_t i = 0; i < n; ++i) g[rc][i] = static_cast<double>(sanawm::detail::dense_load(tap[i * si]));
+          }
           double gg[4][3][cb];  // G·g
           for (int c = 0; c < 3; ++c)
             for (index_t i = 0; i < n; ++i) {
               const double g0 = g[c][i], g1 = g[3 + c][i], g2 = g[6 + c][i];
-              gg[0][c][i] = g0, gg[1][c][i] = 0.5 * (g0 + g1 + g2), gg[2][c][i] = 0.5 * (g0 - g1 + g2), gg[3][c][i] = g2;
+              gg[0][c][i] = g0, gg[1][c][i] = 0.5 * (g0 + g1 + g2);
+              gg[2][c][i] = 0.5 * (g0 - g1 + g2), gg[3][c][i] = g2;
             }
           for (int a = 0; a < 4; ++a) {  // (G·g)·Gᵀ, row a
             TU* d0 = u + ((a * 4 + 0) * co_ + o) * k + dt * ci_ + i0;
