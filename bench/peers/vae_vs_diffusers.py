@@ -158,7 +158,8 @@ def main():
     ap.add_argument("--tmp", default=None, help="scratch directory (default: a fresh one under /tmp)")
     ap.add_argument("--skip-wide", action="store_true")
     ap.add_argument("--pack", action="store_true",
-                    help="sanawm side with its packed-weight cache for small conv calls (one more copy of those weights)")
+                    help="sanawm side with its prepared-weight caches (vae::set_weight_packing: Winograd-transformed "
+                         "weights, 1.78x those convs' weights; packed weights for small implicit-GEMM calls)")
     ap.add_argument("--bf16", action="store_true",
                     help="sanawm side with bf16 weights x bf16 activations (fp32 accumulation); diffusers stays fp32")
     args = ap.parse_args()

@@ -13,9 +13,10 @@
 // `mean` and `logvar`) as fp32 safetensors. This is the sanawm side of bench/peers/vae_vs_diffusers.sh.
 // --repeat N runs the whole decode/encode N times and also prints the best wall time (`best_s`) and the best process
 // CPU time (`best_cpu_s`, all threads: robust on a shared machine with SANAWM_NUM_THREADS=1). --bf16 switches the convs
-// to bf16 weights x bf16 activations with fp32 accumulation (vae::convert_to_bf16); --pack turns on the packed-weight
-// cache for conv calls with few output positions (vae::set_weight_packing). --stage-pixels sets the decoder
-// stream's piece size (decoder_stream::set_stage_pixels; 0 = one frame per stage step).
+// to bf16 weights x bf16 activations with fp32 accumulation (vae::convert_to_bf16); --pack turns on the
+// prepared-weight caches (vae::set_weight_packing: Winograd convs keep their transformed weights, implicit-GEMM convs
+// their packed weights for calls with few output positions; prepared on first use, so time a second run).
+// --stage-pixels sets the decoder stream's piece size (decoder_stream::set_stage_pixels; 0 = one frame per stage step).
 #include <time.h>
 
 #include <algorithm>
