@@ -463,12 +463,8 @@ ht<float, 5> conv3d_frame_by_frame(const ht<float, 5>& x, const ht<float, 5>& w,
 }
 
 // Lets conv3d's automatic choice take Winograd on the tests' small frames (restored on scope exit).
-struct winograd_on_small_frames {
-  index_t saved = cpu::dense::conv3d_winograd_min_pixels;
-  winograd_on_small_frames() { cpu::dense::conv3d_winograd_min_pixels = 1; }
-  ~winograd_on_small_frames() { cpu::dense::conv3d_winograd_min_pixels = saved; }
-  winograd_on_small_frames(const winograd_on_small_frames&) = delete;
-  winograd_on_small_frames& operator=(const winograd_on_small_frames&) = delete;
+struct winograd_on_small_frames : sanawm::test::scoped_value<index_t> {
+  winograd_on_small_frames() : scoped_value(cpu::dense::conv3d_winograd_min_pixels, 1) {}
 };
 
 // Winograd F(2x2, 3x3) at channel counts where conv3d picks it by itself (on frames of >= 256 pixels; here smaller
@@ -528,11 +524,11 @@ TEST(Conv3d, WinogradChunksAndThreadsGiveTheSameBits) {
   ht<float, 5> full(1, t_n, hh, ww, c);
   conv3d(cpu_t{}, x.view(), w.view(), bias.view(), full.view(), pad);
   expect_identical(conv3d_frame_by_frame(x, w, bias, pad), full, "Winograd frame by frame vs whole clip");
-  const index_t saved = cpu::dense::conv3d_winograd_block_bytes;
-  cpu::dense::conv3d_winograd_block_bytes = 1;  // the minimum block: 32 tiles
   ht<float, 5> small_blocks(1, t_n, hh, ww, c);
-  conv3d(cpu_t{}, x.view(), w.view(), bias.view(), small_blocks.view(), pad);
-  cpu::dense::conv3d_winograd_block_bytes = saved;
+  {
+    const sanawm::test::scoped_value<index_t> tiny(cpu::dense::conv3d_winograd_block_bytes, 1);  // 32-tile blocks
+    conv3d(cpu_t{}, x.view(), w.view(), bias.view(), small_blocks.view(), pad);
+  }
   expect_identical(small_blocks, full, "Winograd in small blocks vs one block");
   const int threads = cpu::num_threads();
   for (int n : {1, 3}) {

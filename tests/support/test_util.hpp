@@ -56,4 +56,19 @@ double rel_rms(std::span<const A> a, std::span<const R> ref) {
   return den == 0 ? std::sqrt(num) : std::sqrt(num / den);
 }
 
+/// Sets a global tuning knob (e.g. cpu::dense::conv3d_block_bytes) for a scope and restores it on exit, also when a
+/// failed ASSERT leaves the test early.
+template <class T>
+class scoped_value {
+ public:
+  scoped_value(T& knob, T value) : knob_(knob), saved_(knob) { knob_ = value; }
+  ~scoped_value() { knob_ = saved_; }
+  scoped_value(const scoped_value&) = delete;
+  scoped_value& operator=(const scoped_value&) = delete;
+
+ private:
+  T& knob_;
+  T saved_;
+};
+
 }  // namespace sanawm::test

@@ -16,6 +16,7 @@
 #include "sanawm/io/safetensors.hpp"
 #include "sanawm/kernels/conv/conv_ref.hpp"
 #include "sanawm/model/vae/vae.hpp"
+#include "support/test_util.hpp"  // scoped_value
 #include "vae_executor_checks.hpp"
 
 namespace sanawm {
@@ -638,12 +639,8 @@ TEST(Conv3dImplicitGemm, RejectsTf32) {
 
 // Sets conv3d(cpu_t)'s Winograd frame-size threshold for a scope: 1 takes Winograd for every conv with >= 32
 // channels in and out even on the golden model's small frames (the default leaves them to the implicit GEMM).
-struct winograd_min_pixels {
-  index_t saved = cpu::dense::conv3d_winograd_min_pixels;
-  explicit winograd_min_pixels(index_t v) { cpu::dense::conv3d_winograd_min_pixels = v; }
-  ~winograd_min_pixels() { cpu::dense::conv3d_winograd_min_pixels = saved; }
-  winograd_min_pixels(const winograd_min_pixels&) = delete;
-  winograd_min_pixels& operator=(const winograd_min_pixels&) = delete;
+struct winograd_min_pixels : sanawm::test::scoped_value<index_t> {
+  explicit winograd_min_pixels(index_t v) : scoped_value(cpu::dense::conv3d_winograd_min_pixels, v) {}
 };
 
 TEST_F(VaeGolden, StagePixelsDoNotChangeTheResult) {
@@ -687,16 +684,15 @@ TEST_F(VaeGolden, StagePixelsDoNotChangeTheResult) {
     const index_t saved = cpu::dense::conv3d_block_bytes, saved_w = cpu::dense::conv3d_winograd_block_bytes;
     for (index_t pixels : {index_t{0}, index_t{1}, index_t{64}, index_t{1} << 30})
       for (index_t block : {saved, index_t{4096}}) {
-        cpu::dense::conv3d_block_bytes = block;
-        cpu::dense::conv3d_winograd_block_bytes = block == saved ? saved_w : 1;
+        const sanawm::test::scoped_value<index_t> gemm_block(cpu::dense::conv3d_block_bytes, block);
+        const sanawm::test::scoped_value<index_t> winograd_block(cpu::dense::conv3d_winograd_block_bytes,
+                                                                 block == saved ? saved_w : 1);
         const auto got = run(pixels, pixels == 1 ? 2 : 1);
         ASSERT_EQ(got.data.size(), ref.data.size());
         const auto bytes = static_cast<std::size_t>(ref.data.size()) * sizeof(float);
         EXPECT_EQ(std::memcmp(got.data.data(), ref.data.data(), bytes), 0)
             << "stage_pixels " << pixels << " block " << block;
       }
-    cpu::dense::conv3d_block_bytes = saved;
-    cpu::dense::conv3d_winograd_block_bytes = saved_w;
   }
 }
 

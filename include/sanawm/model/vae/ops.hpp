@@ -116,10 +116,12 @@ inline void conv_on_cpu(const conv_weights& wt, const clip& x, const conv3d_padd
           wt.is_bf16() ? pack_conv3d_weights(wt.view16(), mode) : pack_conv3d_weights(wt.view(), mode));
     packed = wt.packed;
   }
+  // The choice made above, passed on, so conv3d's own automatic rule cannot disagree with the caches.
+  const conv3d_algorithm algo = winograd ? conv3d_algorithm::winograd : conv3d_algorithm::implicit_gemm;
   if (wt.is_bf16())
-    conv3d(cpu_t{}, x.view5(), wt.view16(), wt.bias_view(), y.view5(), p, lv, mode, packed.get());
+    conv3d(cpu_t{}, x.view5(), wt.view16(), wt.bias_view(), y.view5(), p, lv, mode, packed.get(), algo);
   else
-    conv3d(cpu_t{}, x.view5(), wt.view(), wt.bias_view(), y.view5(), p, lv, mode, packed.get());
+    conv3d(cpu_t{}, x.view5(), wt.view(), wt.bias_view(), y.view5(), p, lv, mode, packed.get(), algo);
 }
 
 /// y = conv3d(x) with a 3x3x3 kernel, spatial 'same' padding (`pad`), and the temporal mode `tmode`: valid (the
