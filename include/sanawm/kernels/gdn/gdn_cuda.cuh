@@ -461,7 +461,8 @@ inline void gdn_camera_frame(cuda_t be, const gdn_camera_inputs& in, gdn_tokens_
 }
 
 /// Token-wise gated delta rule, recurrent form, on CUDA (all views and cu_seqlens' values in host memory are
-/// copied; the tensors must be in device memory). Same contract as the CPU overload; K ≤ 4096.
+/// copied; the tensors must be in device memory). Same contract as the CPU overload; K·(bv + 2) + 64 floats of
+/// shared memory per block (bv = 128 value columns for V ≥ 128) must fit in 227 KiB: K ≤ 446 for V ≥ 128.
 inline void delta_rule_recurrent(cuda_t be, const delta_rule_inputs& in, const delta_rule_tokens_out_view& o,
                                  const delta_rule_options& opt = {}, const delta_rule_state& st = {}) {
   const detail::delta_rule_dims d =
@@ -476,7 +477,9 @@ inline void delta_rule_recurrent(cuda_t be, const delta_rule_inputs& in, const d
                                       cudaMemcpyHostToDevice, stream));
   const int bv = d.V >= 128 ? 128 : (d.V >= 64 ? 64 : 32);
   const std::size_t smem = (static_cast<std::size_t>(d.K) * (bv + 2) + 64) * sizeof(float);
-  SANAWM_EXPECT(d.K <= 4096, "delta_rule_recurrent", "CUDA: key dim ", d.K, " exceeds 4096");
+  // The block keeps K × bv state floats in shared memory: at most 227 KiB per block (sm_80/sm_90 opt-in limit).
+  SANAWM_EXPECT(smem <= std::size_t{227} * 1024, "delta_rule_recurrent", "CUDA: key dim ", d.K, " needs ", smem,
+                " bytes of shared memory with ", bv, " value columns per block; at most 227 KiB");
   if (smem > 48 * 1024)
     SANAWM_CUDA_CHECK(cudaFuncSetAttribute(detail::gdn_cuda::delta_rule_recurrent_kernel,
                                            cudaFuncAttributeMaxDynamicSharedMemorySize,

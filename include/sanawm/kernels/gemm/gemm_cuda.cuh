@@ -365,6 +365,17 @@ bool lt_matmul(gemm_context& ctx, const gemm_args<TA, TB, TC>& p, const lt_reque
   const index_t ldd = req.to_temp ? p.n : p.ldc;
   const index_t stride_d = req.to_temp ? rows * p.n : p.batch_stride_c;
   const index_t batch = chunked ? 1 : p.batch;
+  if constexpr (std::is_same_v<TA, fp8_e4m3>) {
+    // cuBLASLt's FP8 kernels require (cublasLtMatmul, "FP8"): every matrix dimension meeting the Tensor Core Usage
+    // rules, i.e. 16-byte aligned pointers, leading dimensions, batch strides, k rows and m_lt (= our n) columns of D.
+    // These are not left to the heuristic: a problem off them takes the fallback kernel.
+    const std::size_t d_size = req.to_temp ? sizeof(float) : sizeof(TC);
+    const auto b16 = [](index_t elems, std::size_t size) { return static_cast<std::size_t>(elems) * size % 16 == 0; };
+    const bool ok = b16(p.k, 1) && b16(p.lda, 1) && b16(p.ldb, 1) && b16(p.n, d_size) && b16(ldd, d_size) &&
+                    pointer_alignment(a_lt) >= 16 && pointer_alignment(b_lt) >= 16 && pointer_alignment(d) >= 16 &&
+                    (batch <= 1 || (b16(p.batch_stride_a, 1) && b16(p.batch_stride_b, 1) && b16(stride_d, d_size)));
+    if (!ok) return false;
+  }
 
   lt_key key{};
   key.m = p.n, key.n = rows, key.k = p.k;
