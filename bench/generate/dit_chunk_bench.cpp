@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "sanawm/backend/cpu/heap.hpp"          // keep_freed_memory
 #include "sanawm/backend/cpu/memory_stats.hpp"
 #include "sanawm/backend/cpu/thread_pool.hpp"
 #include "sanawm/model/dit/prepack.hpp"
@@ -60,6 +61,7 @@ class timed_denoiser final : public sampler::denoiser {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sanawm::cpu::keep_freed_memory();  // as sanawm-generate does (backend/cpu/heap.hpp)
   std::string precision = "bf16";
   index_t chunks = 2, height = 704, width = 1280;
   bool single = false;

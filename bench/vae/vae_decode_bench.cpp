@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "sanawm/backend/cpu/heap.hpp"          // keep_freed_memory
 #include "sanawm/backend/cpu/memory_stats.hpp"
 #include "sanawm/io/safetensors.hpp"
 #include "sanawm/model/vae/vae.hpp"
@@ -46,6 +47,7 @@ using sanawm::cpu::peak_rss_mib;
 
 int main(int argc, char** argv) {
   using namespace sanawm;
+  cpu::keep_freed_memory();  // as sanawm-generate does (backend/cpu/heap.hpp; SANAWM_KEEP_FREED_MEMORY=0 opts out)
   std::string preset = "tiny";
   std::string weights_path, input_path, input_key, output_path;
   index_t frames = 4, height = 256, width = 256, chunk = 1, tile = 0, stride = 0, repeat = 1;

@@ -18,6 +18,7 @@
 #include "cli.hpp"
 #include "overlay.hpp"
 #include "progress.hpp"
+#include "sanawm/backend/cpu/heap.hpp"          // keep_freed_memory
 #include "sanawm/backend/cpu/thread_pool.hpp"
 #include "sanawm/io/image.hpp"
 #include "sanawm/io/json.hpp"
@@ -289,6 +290,7 @@ int run(const cli_options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sanawm::cpu::keep_freed_memory();  // one job per process: freed activations stay for reuse (backend/cpu/heap.hpp)
   cli_options o;
   CLI::App app{"sanawm-generate: SANA-WM world model — one image + a camera trajectory (+ prompt) in, video out.\n"
                "Without --model it runs an embedded tiny preset with UNTRAINED weights (a pipeline demo)."};

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sanawm/backend/cpu/heap.hpp"  // keep_freed_memory
 #include "sanawm/io/safetensors.hpp"
 #include "sanawm/model/dit/dit.hpp"
 #include "sanawm/model/dit/prepack.hpp"
@@ -77,6 +78,7 @@ dit_inputs read_inputs(const io::safetensors_file& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sanawm::cpu::keep_freed_memory();  // one job per process: freed activations stay for reuse (backend/cpu/heap.hpp)
   try {
     std::vector<std::string> pos;
     std::string mode = "bidirectional", precision = "fp32", check;
