@@ -45,6 +45,13 @@ struct conv_stream {
   clip push(const clip& x, bool last) {
     if (!started) {
       if (x.t == 0) return clip(0, x.h, x.w, w->cout);
+      if (last) {
+        // The whole video in one push (an image, or a clip decoded at once): the conv of the whole clip with its
+        // temporal padding, without assembling the padded window (the same gathered values and dot products).
+        started = true;
+        const temporal_padding tm = causal ? temporal_padding::causal_replicate : temporal_padding::symmetric_replicate;
+        return conv(*w, x, tm, pad, nullptr, exec);
+      }
       hist = causal ? concat_frames({{&x, {0, 1}}, {&x, {0, 1}}}) : slice_frames(x, 0, 1);
       started = true;
     }
