@@ -90,10 +90,11 @@ int main(int argc, char** argv) {
     vae::vae_weights w = weights_path.empty()
                              ? vae::make_vae_weights(preset == "full" ? vae::ltx2_vae() : vae::vae_tiny_a(),
                                                      {encode, !encode})
-                             : vae::load_vae(weights_path, {encode, !encode});
+                             : vae::load_vae(weights_path, {encode, !encode}, std::nullopt,
+                                             use_bf16 ? vae::weight_dtype::bf16 : vae::weight_dtype::f32);
     if (weights_path.empty()) vae::init_random(w, 1234);
     else preset = weights_path;
-    if (use_bf16) vae::convert_to_bf16(w);
+    if (use_bf16) vae::convert_to_bf16(w);  // the random weights (a loaded checkpoint is bf16 already)
     if (pack) vae::set_weight_packing(w, true);
     const vae::vae_config& cfg = w.config;
     const double rss_weights = peak_rss_mib();

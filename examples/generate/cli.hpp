@@ -25,9 +25,15 @@ struct cli_options {
   double cfg_scale = -1, flow_shift = 9.8, interval_k = 0;
   std::string mode = "bidirectional", precision = "fp32", state = "f32", rng = "sanawm", step_list;
   std::string device = "cpu";
+  std::string vae_precision;  ///< fp32 or bf16; empty: bf16 when precision is bf16 or nvfp4 (upstream's bf16 VAE)
   std::string output = "sanawm-video.y4m";
   bool overlay = false, no_progress = false, strict_softmax_mask = false;
 };
+
+/// Whether the VAE's conv weights are bf16: --vae-precision, or by default the DiT's precision (fp32 stays fp32).
+inline bool vae_in_bf16(const cli_options& o) {
+  return o.vae_precision.empty() ? o.precision != "fp32" : o.vae_precision == "bf16";
+}
 
 /// Full paths of the model parts, resolved from --model (upstream Hugging Face layouts) or the explicit flags.
 struct model_paths {

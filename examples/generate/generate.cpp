@@ -138,6 +138,8 @@ int run(const cli_options& o) {
   const gen_mode mode = pipeline::parse_mode(o.mode);
   if (o.precision != "fp32" && o.precision != "bf16" && o.precision != "nvfp4")
     throw make_error("sanawm-generate", "--precision must be fp32, bf16 or nvfp4, not '", o.precision, "'");
+  if (!o.vae_precision.empty() && o.vae_precision != "fp32" && o.vae_precision != "bf16")
+    throw make_error("sanawm-generate", "--vae-precision must be fp32 or bf16, not '", o.vae_precision, "'");
   if (o.device != "cpu" && o.device != "cuda")
     throw make_error("sanawm-generate", "--device must be cpu or cuda, not '", o.device, "'");
   const bool on_gpu = o.device == "cuda";
@@ -254,6 +256,7 @@ int run(const cli_options& o) {
   j["fov_deg_if_missing"] = o.fov;
   j["mode"] = o.mode;
   j["precision"] = o.precision;
+  j["vae_precision"] = generate_cli::vae_in_bf16(o) ? "bf16" : "fp32";
   j["device"] = o.device;
   j["state_dtype"] = o.state;
   j["frames"] = frames;
@@ -301,6 +304,7 @@ int main(int argc, char** argv) {
   app.add_option("--vae", o.vae_path, "LTX-2 VAE directory (config.json + weights); overrides --model")->group(g_model);
   app.add_option("--text-encoder", o.text_encoder_path, "Gemma-2-2B directory (config.json, model.safetensors, tokenizer.model or tokenizer.json)")->group(g_model);
   app.add_option("--precision", o.precision, "DiT weights/activations: fp32 (default), bf16, nvfp4 (W4A16 on upstream's stage-1 FP4 layer set, bf16 elsewhere)")->group(g_model);
+  app.add_option("--vae-precision", o.vae_precision, "VAE conv weights: fp32 or bf16 (bf16 x bf16 products, fp32 accumulation; default: bf16 with --precision bf16/nvfp4, as upstream runs its VAE, else fp32)")->group(g_model);
   auto* g_in = "Inputs";
   app.add_option("-i,--image", o.image, "first frame (PNG/JPEG); resized to cover the video size and centre-cropped")->group(g_in);
   app.add_option("-p,--prompt", o.prompt, "text prompt (needs a text encoder)")->group(g_in);

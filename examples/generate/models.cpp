@@ -44,8 +44,10 @@ models load_models(const cli_options& o, const model_paths& mp, bool on_gpu) {
   } else {
     std::fprintf(stderr, "loading DiT from %s, VAE from %s\n", mp.dit.string().c_str(), mp.vae.string().c_str());
     m.dw = load_dit_any(mp.dit, wdtype);
-    m.vw = vae::load_vae(mp.vae);
+    // bf16: each conv rounded as it is read (half the VAE's memory, and no fp32 copy of it at any time).
+    m.vw = vae::load_vae(mp.vae, {}, std::nullopt, vae_in_bf16(o) ? vae::weight_dtype::bf16 : vae::weight_dtype::f32);
   }
+  if (embedded && vae_in_bf16(o)) vae::convert_to_bf16(m.tiny->vae);
   if (o.precision == "nvfp4") {
     // Upstream's stage-1 FP4 layer set (self-attention, cross-attention, FFN 1×1 convs) as W4A16.
     const auto rep = dit::quantize_nvfp4(embedded ? m.tiny->dit : m.dw);

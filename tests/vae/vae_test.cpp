@@ -744,6 +744,36 @@ TEST_F(VaeGolden, Bf16WeightsDecodeAndEncode) {
   expect_close("bf16 encode.mean vs f64", p.mean.data(), io_->read_as<double>("encode.mean_f64"), 5e-2, 2e-2);
 }
 
+TEST_F(VaeGolden, LoadingAsBf16EqualsConvertingAfterTheLoad) {
+  const auto path = golden("vae_tiny_a.weights.safetensors");
+  vae::vae_weights a = vae::load_vae(path);
+  vae::convert_to_bf16(a);
+  vae::vae_weights b = vae::load_vae(path, {}, std::nullopt, vae::weight_dtype::bf16);
+  std::vector<const vae::conv_weights*> convs;
+  vae::for_each_conv(a, [&](const vae::conv_weights& c) { convs.push_back(&c); });
+  std::size_t i = 0, checked = 0;
+  vae::for_each_conv(b, [&](const vae::conv_weights& c) {
+    ASSERT_LT(i, convs.size());
+    const vae::conv_weights& r = *convs[i++];
+    EXPECT_EQ(c.taps.size(), 0) << c.key << ": no fp32 copy is kept";
+    ASSERT_EQ(c.taps16.size(), r.taps16.size()) << c.key;
+    ASSERT_EQ(c.taps16.size(), c.weight_numel()) << c.key;
+    EXPECT_EQ(std::memcmp(c.taps16.data(), r.taps16.data(), static_cast<std::size_t>(c.taps16.size()) * sizeof(bf16)), 0)
+        << c.key << ": the same bf16 weights";
+    EXPECT_EQ(std::memcmp(c.bias.data(), r.bias.data(), static_cast<std::size_t>(c.cout) * sizeof(float)), 0) << c.key;
+    ++checked;
+  });
+  EXPECT_EQ(checked, convs.size());
+  // A later fp32 load into the same tree goes back to fp32 storage.
+  vae::load_weights(b, io::safetensors_file::open(path));
+  vae::for_each_conv(b, [&](const vae::conv_weights& c) {
+    EXPECT_FALSE(c.is_bf16()) << c.key;
+    EXPECT_EQ(c.taps.size(), c.weight_numel()) << c.key;
+  });
+  const tensor5 z = read5(*io_, "decode.latent");
+  expect_close("reloaded fp32 decode vs f64", vae::decode(b, z.view()).data(), io_->read_as<double>("decode.video_f64"));
+}
+
 // The convs on a conv_executor: backend_conv_executor<cpu_t> runs the GPU executor's steps (upload, im2col + GEMM
 // from the channels-last weights, download) on the host.
 TEST_F(VaeGolden, ConvExecutorDecodesAndEncodesLikeTheCpu) {

@@ -106,17 +106,20 @@ inline vae_config config_from_json(const io::json& j) {
 
 /// Fills `w` from a checkpoint: every expected key must exist with its exact shape (errors name the key); keys of
 /// the built parts that the model does not know are reported as unexpected (strict loading, like
-/// load_state_dict(strict=True)). Any float dtype is accepted and converted to fp32. `Source` is
+/// load_state_dict(strict=True)). Any float dtype is accepted and read as fp32, one conv at a time, then stored as
+/// `dtype`: with bf16 each conv is rounded as it is read, so the fp32 copy of the whole VAE never exists (the peak is
+/// the bf16 weights plus one conv in fp32, about half of loading fp32 and then calling convert_to_bf16). `Source` is
 /// io::safetensors_index or io::safetensors_file (anything with read_as<float>(name, shape) and names()).
 template <class Source>
-void load_weights(vae_weights& w, const Source& st) {
+void load_weights(vae_weights& w, const Source& st, weight_dtype dtype = weight_dtype::f32) {
   std::set<std::string> expected;
   std::vector<float> buf;
   for_each_conv(w, [&](conv_weights& c) {
     const std::vector<index_t> ws = c.weight_shape();
     const std::vector<float> wt = st.template read_as<float>(c.weight_key(), std::span<const index_t>(ws));
     const std::vector<float> b = st.template read_as<float>(c.bias_key(), {c.cout});
-    c.set_from_pytorch(wt.data(), b.data());
+    if (dtype == weight_dtype::bf16) c.set_from_pytorch_bf16(wt.data(), b.data());
+    else c.set_from_pytorch(wt.data(), b.data());
     expected.insert(c.weight_key());
     expected.insert(c.bias_key());
   });
@@ -150,9 +153,9 @@ void load_weights(vae_weights& w, const Source& st) {
 /// - a directory with config.json and the weights (diffusers `vae/` layout; one .safetensors or a sharded index);
 /// - a .safetensors file whose "__metadata__" has a "config" entry (the golden files), or any .safetensors when
 ///   `config` is given.
-/// `parts` selects encoder and/or decoder.
+/// `parts` selects encoder and/or decoder; `dtype` the conv weights' storage (load_weights).
 inline vae_weights load_vae(const std::filesystem::path& path, vae_parts parts = {},
-                            std::optional<vae_config> config = std::nullopt) {
+                            std::optional<vae_config> config = std::nullopt, weight_dtype dtype = weight_dtype::f32) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const io::safetensors_index st = io::safetensors_index::open(path);
@@ -168,8 +171,8 @@ inline vae_weights load_vae(const std::filesystem::path& path, vae_parts parts =
       config = config_from_json(io::parse_json(it->second, "vae", path.string()));
     }
   }
-  vae_weights w = make_vae_weights(*config, parts);
-  load_weights(w, st);
+  vae_weights w = make_vae_weights(*config, parts);  // fp32 taps allocated, not touched: no resident pages yet
+  load_weights(w, st, dtype);
   return w;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cmath>       // std::sqrt
+#include <cstdint>     // std::uint8_t
 #include <memory>      // std::shared_ptr
 #include <string>      // std::string
 #include <utility>     // std::move
@@ -61,10 +62,18 @@ struct conv_weights {
   /// Copies a PyTorch-layout weight [Cout, Cin, kt, kh, kw] (and the bias [Cout]) into the channels-last store.
   void set_from_pytorch(const float* w, const float* b) {
     invalidate_packed();
-    const index_t taps_n = kt * kh * kw;
-    for (index_t o = 0; o < cout; ++o)
-      for (index_t i = 0; i < cin; ++i)
-        for (index_t k = 0; k < taps_n; ++k) taps[(o * taps_n + k) * cin + i] = w[(o * cin + i) * taps_n + k];
+    if (taps.size() != weight_numel()) taps = host_buffer<float>(weight_numel());
+    taps16 = host_buffer<bf16>();
+    to_channels_last(w, taps.data());
+    for (index_t o = 0; o < cout; ++o) bias[o] = b[o];
+  }
+  /// The same straight into bf16 storage (nearest even, as to_bf16()): the fp32 taps are released without being
+  /// written, so they never become resident (load_weights' bf16 path).
+  void set_from_pytorch_bf16(const float* w, const float* b) {
+    invalidate_packed();
+    taps = host_buffer<float>();
+    if (taps16.size() != weight_numel()) taps16 = host_buffer<bf16>(weight_numel());
+    to_channels_last(w, taps16.data());
     for (index_t o = 0; o < cout; ++o) bias[o] = b[o];
   }
 
@@ -83,6 +92,15 @@ struct conv_weights {
   }
   tensor_view<const float, dextents<1>> bias_view() const noexcept { return {bias.data(), dextents<1>(cout)}; }
   bool is_bf16() const noexcept { return taps16.size() > 0; }
+
+  /// [Cout, Cin, kt, kh, kw] → [Cout, kt, kh, kw, Cin], converted to T.
+  template <class T>
+  void to_channels_last(const float* w, T* out) const {
+    const index_t taps_n = kt * kh * kw;
+    for (index_t o = 0; o < cout; ++o)
+      for (index_t i = 0; i < cin; ++i)
+        for (index_t k = 0; k < taps_n; ++k) out[(o * taps_n + k) * cin + i] = T(w[(o * cin + i) * taps_n + k]);
+  }
 
   /// Rounds the weights to bf16 (nearest even) and frees the fp32 copy: half the memory, and conv() multiplies
   /// bf16 weights by bf16-rounded activations with fp32 accumulation. The bias stays fp32. Idempotent.
@@ -218,6 +236,9 @@ void for_each_conv(vae_weights& w, F&& f) {
     f(w.decoder.conv_out);
   }
 }
+
+/// The conv weights' storage: fp32, or bf16 (conv_weights::to_bf16; the VAE's bf16 option, what upstream runs).
+enum class weight_dtype : std::uint8_t { f32, bf16 };
 
 /// Switches every conv of the built parts to bf16 weights (conv_weights::to_bf16): the VAE's bf16 option. The
 /// activations, norms and everything between the convs stay fp32; only the conv products are bf16 × bf16.
