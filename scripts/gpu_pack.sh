@@ -8,7 +8,8 @@ out="${2:?usage: gpu_pack.sh BUILD_DIR OUT_DIR}"
 mkdir -p "$out/tests" "$out/bench"
 n=0
 while IFS= read -r -d '' f; do
-  if ldd "$f" 2>/dev/null | grep -q 'libcudart'; then
+  # (not `ldd | grep -q`: under pipefail, grep's early exit makes ldd's SIGPIPE drop binaries at random)
+  if [[ "$(ldd "$f" 2>/dev/null)" == *libcudart* ]]; then
     case "$f" in
       */bench/*) cp "$f" "$out/bench/" ;;
       *) cp "$f" "$out/tests/" ;;

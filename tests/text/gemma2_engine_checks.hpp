@@ -29,6 +29,19 @@ inline const std::filesystem::path& gemma_golden_dir() {
   }();
   return d;
 }
+/// Whether the golden tiny Gemma-2 is there. The GPU tests skip without it (packed binaries run away from the
+/// repository, SANAWM_TEXT_GOLDEN_DIR unset or wrong) instead of throwing from gemma_tiny().
+inline bool have_gemma_golden() {
+  for (const char* f : {"gemma2_tiny_config.json", "gemma2_tiny.safetensors", "gemma2_tiny_io.safetensors"})
+    if (!std::filesystem::exists(gemma_golden_dir() / f)) return false;
+  return true;
+}
+#define SANAWM_REQUIRE_GEMMA_GOLDEN()                                                                  \
+  do {                                                                                                 \
+    if (!::sanawm::test::have_gemma_golden())                                                          \
+      GTEST_SKIP() << "golden Gemma-2 data (gemma2_tiny*) not found under '"                           \
+                   << ::sanawm::test::gemma_golden_dir().string() << "' (set SANAWM_TEXT_GOLDEN_DIR)"; \
+  } while (0)
 inline const text::gemma2_weights& gemma_tiny() {
   static const text::gemma2_weights w = [] {
     const auto cfg = text::gemma2_config::from_json(gemma_golden_dir() / "gemma2_tiny_config.json");
