@@ -183,7 +183,8 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
         }
       // Camera β: β / max(1, mean_s ‖k_post‖² / ‖k_pre‖²) per (frame, head).
       std::vector<float> beta_c(beta.size());
-      parallel_for(cpu_t{}, T * H, glue::camera_beta_body{kc_pre.data(), kc.data(), beta.data(), beta_c.data(), S, H, D, C});
+      parallel_for(cpu_t{}, N * H, glue::camera_key_ratio_body{kc_pre.data(), kc.data(), beta_c.data(), H, D, C});
+      parallel_for(cpu_t{}, T * H, glue::camera_beta_body{beta_c.data(), beta.data(), beta_c.data(), S, H});
       // Main and camera scans on kernels/gdn over all heads at once: [1, T, S, H, D] strided views into the
       // activations. The forward states come from / go to the streaming cache ([B, H, D, D] key × value).
       const gdn_block_call g{T, S, H, D};
