@@ -718,6 +718,13 @@ TEST(GdnFrame, CameraBetaDiscount) {
         EXPECT_FLOAT_EQ(out.data[at(0)], p.beta.data[at(0)]);
         EXPECT_NEAR(out.data[at(1)], p.beta.data[at(1)] / 4.0f, 1e-6);
       }
+  // In place would overwrite β with the inflations between the passes: refused.
+  try {
+    gdn_camera_beta(cpu_t{}, p.k.sview(), post.sview(), p.beta.sview(), p.beta.msview());
+    FAIL() << "expected an error for out == beta";
+  } catch (const error& e) {
+    EXPECT_NE(std::string(e.what()).find("[gdn_camera_beta] out must not be beta"), std::string::npos) << e.what();
+  }
 }
 
 // ---- long-run stability at production scale

@@ -143,28 +143,38 @@ SANAWM_HD SANAWM_FORCEINLINE float gdn_inflation(float post_sq, float pre_sq) no
   return pre_sq > 0.0f ? post_sq / pre_sq : 0.0f;
 }
 
-/// One work item = one (b, t, h): the camera branch's dynamic β discount for the S tokens of that frame and
-/// head.
+/// The camera branch's dynamic β discount in two passes, so that a GPU spreads each frame's S·D reduction over
+/// S threads. Pass 1, one work item = one token and head (b, t, s, h): out = ‖k_post‖² / ‖k_pre‖² (gdn_inflation).
 ///   k_pre, k_post [B, T, S, H, D]  camera keys before / after the UCPE (+RoPE) transform
-///   beta [B, T, S, H] → out [B, T, S, H]  β / max(1, mean_s ‖k_post‖² / ‖k_pre‖²)
-struct gdn_camera_beta_body {
+struct gdn_camera_inflation_body {
   gdn_tokens_view k_pre, k_post;
+  gdn_token_scalars_out_view out;
+
+  SANAWM_HD void operator()(index_t i) const noexcept {
+    const index_t H = out.extent(3), S = out.extent(2), T = out.extent(1), D = k_pre.extent(4);
+    const index_t h = i % H, s = (i / H) % S, t = (i / (H * S)) % T, b = i / (H * S * T);
+    float pre = 0.0f, post = 0.0f;
+    for (index_t c = 0; c < D; ++c) {
+      const float x = k_pre(b, t, s, h, c), y = k_post(b, t, s, h, c);
+      pre += x * x;
+      post += y * y;
+    }
+    out(b, t, s, h) = gdn_inflation(post, pre);
+  }
+};
+
+/// Pass 2, one work item = one (b, t, h): reads the S inflations pass 1 left in `out` (summed in token order),
+/// then out = β / max(1, their mean).
+///   beta [B, T, S, H] → out [B, T, S, H]
+struct gdn_camera_beta_body {
   gdn_token_gates_view beta;
   gdn_token_scalars_out_view out;
 
   SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t H = beta.extent(3), T = beta.extent(1), S = beta.extent(2), D = k_pre.extent(4);
+    const index_t H = beta.extent(3), T = beta.extent(1), S = beta.extent(2);
     const index_t h = i % H, t = (i / H) % T, b = i / (H * T);
     float sum = 0.0f;
-    for (index_t s = 0; s < S; ++s) {
-      float pre = 0.0f, post = 0.0f;
-      for (index_t c = 0; c < D; ++c) {
-        const float x = k_pre(b, t, s, h, c), y = k_post(b, t, s, h, c);
-        pre += x * x;
-        post += y * y;
-      }
-      sum += gdn_inflation(post, pre);
-    }
+    for (index_t s = 0; s < S; ++s) sum += out(b, t, s, h);
     const float mean = S > 0 ? sum / static_cast<float>(S) : 0.0f;
     const float div = mean > 1.0f ? mean : 1.0f;
     for (index_t s = 0; s < S; ++s) out(b, t, s, h) = beta(b, t, s, h) / div;
@@ -320,7 +330,8 @@ bool gdn_same_view(const A& a, const B& b) noexcept {
 
 /// The camera branch's dynamic β discount on the backend `tag` (include the backend's parallel header):
 /// out[b, t, s, h] = β[b, t, s, h] / max(1, mean over the frame's tokens of ‖k_post‖² / ‖k_pre‖²), per (b, t,
-/// h). k_pre/k_post [B, T, S, H, D] (camera keys before and after UCPE), beta/out [B, T, S, H].
+/// h). k_pre/k_post [B, T, S, H, D] (camera keys before and after UCPE), beta/out [B, T, S, H]; `out` must not be
+/// `beta` (it holds the per-token inflations between the two passes).
 template <backend Tag>
 void gdn_camera_beta(Tag tag, gdn_tokens_view k_pre, gdn_tokens_view k_post, gdn_token_gates_view beta,
                      gdn_token_scalars_out_view out) {
@@ -328,7 +339,10 @@ void gdn_camera_beta(Tag tag, gdn_tokens_view k_pre, gdn_tokens_view k_post, gdn
   detail::gdn_expect_tokens("gdn_camera_beta", "k_pre", k_pre, d);
   detail::gdn_expect_tokens("gdn_camera_beta", "k_post", k_post, d);
   detail::gdn_expect_token_scalars("gdn_camera_beta", "out", out, d);
-  parallel_for(tag, d.B * d.T * d.H, gdn_camera_beta_body{k_pre, k_post, beta, out});
+  SANAWM_EXPECT(out.size() == 0 || static_cast<const float*>(out.data()) != beta.data(), "gdn_camera_beta",
+                "out must not be beta (in place is not supported: out holds the inflations between the passes)");
+  parallel_for(tag, d.B * d.T * d.S * d.H, gdn_camera_inflation_body{k_pre, k_post, out});
+  parallel_for(tag, d.B * d.T * d.H, gdn_camera_beta_body{beta, out});
 }
 
 }  // namespace sanawm

@@ -343,21 +343,19 @@ SANAWM_KERNEL __launch_bounds__(128) void delta_rule_recurrent_kernel(
 
 SANAWM_END_KERNELS
 
-/// Throws "[op] <name>[i, j, ...] = <value> is not finite" for the first non-finite element of a device view.
-/// Synchronises the stream (one 8-byte copy back): the price of reporting bad gates with their index.
+/// Queues the search for the first non-finite element of a device view: its flat index (row-major over the view's
+/// extents) lands in *first, which must hold ULLONG_MAX before the search.
 template <class View>
-void check_finite_on_device(std::string_view op, const char* name, const View& x, cudaStream_t stream) {
+void find_non_finite_on_device(const View& x, unsigned long long* first, cudaStream_t stream) {
   if (x.size() == 0) return;
-  device_buffer<unsigned long long> first(1, stream);
-  const unsigned long long none = std::numeric_limits<unsigned long long>::max();
-  SANAWM_CUDA_CHECK(cudaMemcpyAsync(first.data(), &none, sizeof none, cudaMemcpyHostToDevice, stream));
   const index_t blocks = std::min<index_t>((x.size() + block_threads - 1) / block_threads, 4096);
-  gdn_find_non_finite_kernel<<<static_cast<unsigned>(blocks), block_threads, 0, stream>>>(x, first.data());
+  gdn_find_non_finite_kernel<<<static_cast<unsigned>(blocks), block_threads, 0, stream>>>(x, first);
   SANAWM_CUDA_CHECK_LAUNCH();
-  unsigned long long k = none;
-  SANAWM_CUDA_CHECK(cudaMemcpyAsync(&k, first.data(), sizeof k, cudaMemcpyDeviceToHost, stream));
-  SANAWM_CUDA_CHECK(cudaStreamSynchronize(stream));
-  if (k == none) return;
+}
+
+/// Throws "[op] <name>[i, j, ...] = <value> is not finite" for the element at flat index k of a device view.
+template <class View>
+[[noreturn]] void throw_non_finite(std::string_view op, const char* name, const View& x, unsigned long long k) {
   index_t idx[View::rank()];
   index_t rem = static_cast<index_t>(k), off = 0;
   for (int d = static_cast<int>(View::rank()) - 1; d >= 0; --d) {
@@ -371,6 +369,25 @@ void check_finite_on_device(std::string_view op, const char* name, const View& x
   std::string where;
   for (std::size_t d = 0; d < View::rank(); ++d) where += str_cat(d ? ", " : "", idx[d]);
   throw make_error(op, name, "[", where, "] = ", value, " is not finite");
+}
+
+/// Checks two gate views (a first, then b) for NaN/inf on the device and throws for the first bad element: one
+/// 16-byte copy back and one stream synchronisation per call, the price of reporting bad gates with their index.
+template <class ViewA, class ViewB>
+void check_finite_on_device(std::string_view op, const char* name_a, const ViewA& a, const char* name_b,
+                            const ViewB& b, cudaStream_t stream) {
+  if (a.size() == 0 && b.size() == 0) return;
+  constexpr unsigned long long none = std::numeric_limits<unsigned long long>::max();
+  device_buffer<unsigned long long> first(2, stream);
+  const unsigned long long init[2] = {none, none};
+  SANAWM_CUDA_CHECK(cudaMemcpyAsync(first.data(), init, sizeof init, cudaMemcpyHostToDevice, stream));
+  find_non_finite_on_device(a, first.data(), stream);
+  find_non_finite_on_device(b, first.data() + 1, stream);
+  unsigned long long k[2] = {none, none};
+  SANAWM_CUDA_CHECK(cudaMemcpyAsync(k, first.data(), sizeof k, cudaMemcpyDeviceToHost, stream));
+  SANAWM_CUDA_CHECK(cudaStreamSynchronize(stream));
+  if (k[0] != none) throw_non_finite(op, name_a, a, k[0]);
+  if (k[1] != none) throw_non_finite(op, name_b, b, k[1]);
 }
 
 /// The three phases on `stream`, with a stream-ordered workspace of ≈ 4·B·H·T·D² floats.
@@ -417,7 +434,7 @@ inline void run(frame_params p, std::span<const index_t> chunk_starts, gdn_mode 
 
 }  // namespace detail::gdn_cuda
 
-/// Frame-wise GDN, main branch, on CUDA (all views in device memory; same contract as the CPU overload). The
+/// Frame-wise GDN, main branch, on CUDA (all views in device memory; same contract as the CPU overload). Both
 /// gates are scanned for NaN/inf on the device, which synchronises the stream once per call. Grid sizes: B·H
 /// ≤ 65535, T ≤ 65535.
 inline void gdn_frame(cuda_t be, const gdn_inputs& in, const gdn_outputs& out, const gdn_options& opt = {},
@@ -426,8 +443,7 @@ inline void gdn_frame(cuda_t be, const gdn_inputs& in, const gdn_outputs& out, c
   SANAWM_EXPECT(d.B * d.H <= 65535 && d.T <= 65535, "gdn_frame", "CUDA grid limit: B·H = ", d.B * d.H,
                 " and T = ", d.T, " must be <= 65535");
   const cudaStream_t stream = native_stream(be);
-  detail::gdn_cuda::check_finite_on_device("gdn_frame", "beta", in.beta, stream);
-  detail::gdn_cuda::check_finite_on_device("gdn_frame", "gamma", in.gamma, stream);
+  detail::gdn_cuda::check_finite_on_device("gdn_frame", "beta", in.beta, "gamma", in.gamma, stream);
   detail::gdn_cuda::frame_params p;
   p.qn = in.q_rot, p.qd = in.q, p.kn = in.k_rot, p.kd = in.k, p.v = in.v, p.beta = in.beta,
   p.gamma = in.gamma;
@@ -448,8 +464,7 @@ inline void gdn_camera_frame(cuda_t be, const gdn_camera_inputs& in, gdn_tokens_
   SANAWM_EXPECT(d.B * d.H <= 65535 && d.T <= 65535, "gdn_camera_frame", "CUDA grid limit: B·H = ", d.B * d.H,
                 " and T = ", d.T, " must be <= 65535");
   const cudaStream_t stream = native_stream(be);
-  detail::gdn_cuda::check_finite_on_device("gdn_camera_frame", "beta", in.beta, stream);
-  detail::gdn_cuda::check_finite_on_device("gdn_camera_frame", "gamma", in.gamma, stream);
+  detail::gdn_cuda::check_finite_on_device("gdn_camera_frame", "beta", in.beta, "gamma", in.gamma, stream);
   detail::gdn_cuda::frame_params p;
   p.qn = in.q, p.qd = in.q, p.kn = in.k, p.kd = in.k, p.v = in.v, p.beta = in.beta, p.gamma = in.gamma;
   p.out = out;
@@ -469,8 +484,7 @@ inline void delta_rule_recurrent(cuda_t be, const delta_rule_inputs& in, const d
       detail::delta_rule_check("delta_rule_recurrent", in, o, opt, st, /*host_gates=*/false);
   if (d.N == 0 || d.HV == 0) return;
   const cudaStream_t stream = native_stream(be);
-  detail::gdn_cuda::check_finite_on_device("delta_rule_recurrent", "g", in.g, stream);
-  detail::gdn_cuda::check_finite_on_device("delta_rule_recurrent", "beta", in.beta, stream);
+  detail::gdn_cuda::check_finite_on_device("delta_rule_recurrent", "g", in.g, "beta", in.beta, stream);
   device_buffer<index_t> cu(static_cast<index_t>(opt.cu_seqlens.size()), stream);
   if (!opt.cu_seqlens.empty())
     SANAWM_CUDA_CHECK(cudaMemcpyAsync(cu.data(), opt.cu_seqlens.data(), opt.cu_seqlens.size_bytes(),

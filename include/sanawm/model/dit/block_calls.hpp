@@ -34,6 +34,12 @@ struct gdn_block_call {
     return gdn_token_gates_view(beta, layout_stride::mapping<extents<dyn, dyn, dyn, dyn>>(
                                           extents<dyn, dyn, dyn, dyn>(1, T, S, H), st));
   }
+  /// Per-token scalars out [N, H] (the camera branch's discounted β).
+  gdn_token_scalars_out_view token_scalars_out(float* beta) const {
+    const index_t st[4] = {T * S * H, S * H, H, 1};
+    return gdn_token_scalars_out_view(beta, layout_stride::mapping<extents<dyn, dyn, dyn, dyn>>(
+                                                extents<dyn, dyn, dyn, dyn>(1, T, S, H), st));
+  }
   /// Per-frame decay γ [T, H].
   gdn_frame_gates_view frame_gates(const float* gamma) const {
     const index_t st[3] = {T * H, H, 1};

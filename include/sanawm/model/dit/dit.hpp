@@ -17,7 +17,6 @@
 #include "sanawm/core/buffer.hpp"             // host_buffer: uninitialised scratch
 #include "sanawm/kernels/gdn/gdn_cpu.hpp"      // gdn_frame, gdn_camera_frame: the frame-wise scans
 #include "sanawm/kernels/norms/norms_cpu.hpp"  // layer_norm_modulate, gated_residual: frame-aware adaLN
-#include "sanawm/model/dit/glue.hpp"         // glue::camera_beta_body
 #include "sanawm/model/dit/block_calls.hpp"  // gdn_block_call: views and states of the GDN scans
 #include "sanawm/model/dit/inputs.hpp"  // dit_mode, dit_inputs, check_inputs
 #include "sanawm/model/dit/ops.hpp"
@@ -182,12 +181,12 @@ inline void attention(const segment& sg, index_t bi, const std::vector<float>& u
           g = std::exp(-std::exp(a.A_log[h]) * ops::softplus(g + a.dt_bias[h]));
         }
       // Camera β: β / max(1, mean_s ‖k_post‖² / ‖k_pre‖²) per (frame, head).
-      std::vector<float> beta_c(beta.size());
-      parallel_for(cpu_t{}, N * H, glue::camera_key_ratio_body{kc_pre.data(), kc.data(), beta_c.data(), H, D, C});
-      parallel_for(cpu_t{}, T * H, glue::camera_beta_body{beta_c.data(), beta.data(), beta_c.data(), S, H});
       // Main and camera scans on kernels/gdn over all heads at once: [1, T, S, H, D] strided views into the
       // activations. The forward states come from / go to the streaming cache ([B, H, D, D] key × value).
       const gdn_block_call g{T, S, H, D};
+      std::vector<float> beta_c(beta.size());
+      gdn_camera_beta(cpu_t{}, g.tokens(kc_pre.data(), C), g.tokens(kc.data(), C), g.token_gates(beta.data()),
+                      g.token_scalars_out(beta_c.data()));
       const gdn_options go = gdn_block_call::options(sg.starts, c.gdn_eps);
       if (cache && update && cache->S.empty()) {
         cache->S.assign(static_cast<std::size_t>(sg.B * H * D * D), 0.0f);

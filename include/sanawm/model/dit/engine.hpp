@@ -456,9 +456,9 @@ class dit_engine {
         each(T * C, glue::token_mean_body{ub, ubar.data(), S, C});
         run_linear(bw.gate_proj, ubar.data(), T, gam.data());
         each(T * H, glue::decay_gate_body{gam.data(), bw.A_log.data(), bw.dt_bias.data(), H});
-        each(N * H, glue::camera_key_ratio_body{kc_pre.data(), kc.data(), beta_c.data(), H, D, C});
-        each(T * H, glue::camera_beta_body{beta_c.data(), beta.data(), beta_c.data(), S, H});
         const gdn_block_call g{T, S, H, D};
+        gdn_camera_beta(be_, g.tokens(kc_pre.data(), C), g.tokens(kc.data(), C), g.token_gates(beta.data()),
+                        g.token_scalars_out(beta_c.data()));
         const gdn_options go = gdn_block_call::options(sg.starts, c_.gdn_eps);
         if (cache && update && cache->S.size() == 0) {
           cache->S = alloc(sg.B * H * D * D);

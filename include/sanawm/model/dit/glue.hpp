@@ -135,41 +135,6 @@ struct decay_gate_body {
   }
 };
 
-/// Camera β, step 1: ratio[n, h] = ‖k_post‖² / ‖k_pre‖² of token n's head h (0 where ‖k_pre‖ = 0). Item = (n, h),
-/// so a GPU spreads the S·D reduction of each frame over S threads instead of one.
-struct camera_key_ratio_body {
-  const float* k_pre;   ///< [N, C] camera keys before UCPE
-  const float* k_post;  ///< [N, C] after
-  float* ratio;         ///< [N, H]
-  index_t H, D, C;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t n = i / H, h = i % H;
-    const index_t off = n * C + h * D;
-    float pre = 0, post = 0;
-    for (index_t d = 0; d < D; ++d) {
-      pre += k_pre[off + d] * k_pre[off + d];
-      post += k_post[off + d] * k_post[off + d];
-    }
-    ratio[i] = pre > 0 ? post / pre : 0.0f;
-  }
-};
-
-/// Camera β, step 2: β / max(1, mean_s ratio) per (frame, head), summed over s in token order. Item = (t, h).
-/// `beta_cam` may be the `ratio` array of step 1 (each item reads its own (t, ·, h) entries before writing them).
-struct camera_beta_body {
-  const float* ratio;  ///< [N, H] (camera_key_ratio_body)
-  const float* beta;   ///< [N, H]
-  float* beta_cam;     ///< [N, H]
-  index_t S, H;
-  SANAWM_HD void operator()(index_t i) const noexcept {
-    const index_t t = i / H, h = i % H;
-    float sum = 0;
-    for (index_t s = 0; s < S; ++s) sum += ratio[(t * S + s) * H + h];
-    const float mean = sum / float(S), div = mean > 1.0f ? mean : 1.0f;
-    for (index_t s = 0; s < S; ++s) beta_cam[(t * S + s) * H + h] = beta[(t * S + s) * H + h] / div;
-  }
-};
-
 /// om = (om + cam) ⊙ SiLU(gate): main + camera branch outputs through the output gate.
 struct output_gate_body {
   float* om;
