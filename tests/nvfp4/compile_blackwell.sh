@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Compile-checks the NVFP4 CUDA test (and so nvfp4_cuda.cuh: the W4A16 MMA kernel and the cuBLASLt block-scaled
-# FP4 path) for Blackwell targets that CI does not build (CI compiles sm_90a only). Warnings are errors.
+# FP4 path) for Blackwell targets that the build does not compile (CI compiles sm_90a only); the ctest
+# cuda.nvfp4_blackwell_compile runs it in every CUDA build (so in CI). Warnings are errors.
 # Flags mirror the CMake CUDA build (the toolkit include directory as -isystem, as CMake passes it).
 # Usage: tests/nvfp4/compile_blackwell.sh [arch...]   (default: sm_100a sm_120a; needs nvcc ≥ 12.8, gtest headers)
 set -euo pipefail
