@@ -14,6 +14,7 @@
 #include <optional>    // std::optional
 #include <functional>  // std::function
 #include <string>      // std::string
+#include <utility>     // std::move
 #include <vector>      // std::vector
 
 #include "sanawm/core/error.hpp"         // make_error
@@ -79,10 +80,18 @@ struct conv_stream {
 struct frame_fifo {
   clip q;
   void push(const clip& x) {
-    if (q.c == 0 && q.t == 0) q = clip(0, x.h, x.w, x.c);
+    if (q.t == 0) {
+      q = slice_frames(x, 0, x.t);
+      return;
+    }
     q = concat_frames({{&q, {0, q.t}}, {&x, {0, x.t}}});
   }
   clip pop(index_t n) {
+    if (n == q.t) {  // the causal steady state: what was pushed is popped whole, without copying it again
+      clip out = std::move(q);
+      q = clip(0, out.h, out.w, out.c);
+      return out;
+    }
     clip out = slice_frames(q, 0, n);
     q = slice_frames(q, n, q.t);
     return out;
