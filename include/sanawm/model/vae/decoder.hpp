@@ -63,7 +63,13 @@ struct conv_stream {
       // Steady state: the two history frames are the causal left context of x (no window copy).
       if (x.t == 0) return clip(0, x.h, x.w, w->cout);
       clip y = conv(*w, x, temporal_padding::causal_replicate, pad, &hist, exec);
-      hist = x.t >= 2 ? slice_frames(x, x.t - 2, x.t) : concat_frames({{&hist, {1, 2}}, {&x, {0, 1}}});
+      if (x.t >= 2) {
+        hist = slice_frames(x, x.t - 2, x.t);
+      } else {  // one new frame: shift the history in place
+        const auto bytes = static_cast<std::size_t>(hist.frame_size()) * sizeof(float);
+        std::memcpy(hist.frame(0), hist.frame(1), bytes);
+        std::memcpy(hist.frame(1), x.frame(0), bytes);
+      }
       return y;
     }
     clip window = concat_frames({{&hist, {0, hist.t}}, {&x, {0, x.t}}});
