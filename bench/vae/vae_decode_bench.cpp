@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
                                              use_bf16 ? vae::weight_dtype::bf16 : vae::weight_dtype::f32);
     if (weights_path.empty()) vae::init_random(w, 1234);
     else preset = weights_path;
-    if (use_bf16) vae::convert_to_bf16(w);  // the random weights (a loaded checkpoint is bf16 already)
+    if (use_bf16 && weights_path.empty()) vae::convert_to_bf16(w);  // (a checkpoint was loaded as bf16 above)
     if (pack) vae::set_weight_packing(w, true);
     const vae::vae_config& cfg = w.config;
     const double rss_weights = peak_rss_mib();

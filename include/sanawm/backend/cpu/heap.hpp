@@ -22,12 +22,12 @@ inline constexpr std::size_t keep_freed_memory_default_bytes = std::size_t{1} <<
 /// Makes the C heap keep the memory the process frees. By default glibc's malloc serves every block above its mmap
 /// threshold (at most 32 MiB) with a fresh mmap and unmaps it on free, and trims the heap's top above twice that;
 /// each later allocation of that size then gets new pages that the kernel zeroes on first touch. The VAE decoder at
-/// 704×1280 allocates and frees tens of MB per conv: a 9-frame streaming decode took 2.8 M page faults, and on the
-/// build VM their cost swung between 6 and 10 of ~75 CPU-seconds with the host's memory state; with this policy
-/// 1.5 M (every page of the peak once) and 5 CPU-s (docs/performance.md, "Keeping freed memory"). After this
-/// call blocks up to `max_block_bytes` (at most INT_MAX) come from the heap and freed memory stays there for reuse
-/// (the heap is trimmed only above 2 GiB of free top): the process keeps its peak heap until exit (≈ 3 % above the unchanged peak RSS in that decode) — a policy for programs that run
-/// one job, which is why the library never applies it on its own.
+/// 704×1280 allocates and frees tens of MB per conv: a 9-frame streaming decode took 2.8 M page faults (6–10 of ~75
+/// CPU-seconds on the build VM, depending on the host's memory state), and 1.5 M (every page of the peak once, 5 CPU-s)
+/// with this policy (docs/performance.md, "Keeping freed memory"). After the call, blocks up to `max_block_bytes` (at
+/// most INT_MAX) come from the heap and freed memory stays there for reuse (the heap is trimmed only above 2 GiB of
+/// free top), so the process keeps its peak heap until exit (≈ 3 % above the peak RSS without it in that decode).
+/// That suits programs that run one job, which is why the library never applies it on its own.
 ///
 /// Returns true when applied; false on a C library without these knobs (non-glibc), when mallopt refuses (e.g. under
 /// AddressSanitizer's allocator), or when the environment variable SANAWM_KEEP_FREED_MEMORY is "0" (the opt-out).

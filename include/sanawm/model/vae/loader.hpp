@@ -118,8 +118,7 @@ void load_weights(vae_weights& w, const Source& st, weight_dtype dtype = weight_
     const std::vector<index_t> ws = c.weight_shape();
     const std::vector<float> wt = st.template read_as<float>(c.weight_key(), std::span<const index_t>(ws));
     const std::vector<float> b = st.template read_as<float>(c.bias_key(), {c.cout});
-    if (dtype == weight_dtype::bf16) c.set_from_pytorch_bf16(wt.data(), b.data());
-    else c.set_from_pytorch(wt.data(), b.data());
+    c.set_from_pytorch(wt.data(), b.data(), dtype);
     // The checkpoint's pages of this conv are consumed: drop them from the resident set (as the DiT loader does),
     // so the load peaks at the compute weights, not the compute weights plus the mapped file.
     if constexpr (requires { st.drop_pages(c.weight_key()); }) {

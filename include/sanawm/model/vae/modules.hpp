@@ -27,6 +27,9 @@ class conv3d_winograd_weights;   // kernels/conv/conv_winograd_cpu.hpp (host onl
 
 namespace sanawm::vae {
 
+/// The conv weights' storage: fp32, or bf16 (conv_weights::to_bf16; the VAE's bf16 option, what upstream runs).
+enum class weight_dtype : std::uint8_t { f32, bf16 };
+
 /// One `LTX2VideoCausalConv3d`: checkpoint keys `<key>.conv.weight` [Cout, Cin, kt, kh, kw] and `<key>.conv.bias`
 /// [Cout]. The weight is kept channels-last, [Cout, kt, kh, kw, Cin]: exactly the [Cout, 27·Cin] B operand of
 /// conv3d(cpu_t)'s single implicit GEMM, so no call reorders it.
@@ -59,21 +62,20 @@ struct conv_weights {
   std::vector<index_t> weight_shape() const { return {cout, cin, kt, kh, kw}; }
   index_t weight_numel() const noexcept { return cout * cin * kt * kh * kw; }
 
-  /// Copies a PyTorch-layout weight [Cout, Cin, kt, kh, kw] (and the bias [Cout]) into the channels-last store.
-  void set_from_pytorch(const float* w, const float* b) {
+  /// Copies a PyTorch-layout weight [Cout, Cin, kt, kh, kw] (and the bias [Cout]) into the channels-last store of
+  /// `dtype`. bf16 rounds to nearest even as to_bf16() does, and releases the fp32 taps without writing them, so they
+  /// never become resident (load_weights' bf16 path).
+  void set_from_pytorch(const float* w, const float* b, weight_dtype dtype = weight_dtype::f32) {
     invalidate_packed();
-    if (taps.size() != weight_numel()) taps = host_buffer<float>(weight_numel());
-    taps16 = host_buffer<bf16>();
-    to_channels_last(w, taps.data());
-    for (index_t o = 0; o < cout; ++o) bias[o] = b[o];
-  }
-  /// The same straight into bf16 storage (nearest even, as to_bf16()): the fp32 taps are released without being
-  /// written, so they never become resident (load_weights' bf16 path).
-  void set_from_pytorch_bf16(const float* w, const float* b) {
-    invalidate_packed();
-    taps = host_buffer<float>();
-    if (taps16.size() != weight_numel()) taps16 = host_buffer<bf16>(weight_numel());
-    to_channels_last(w, taps16.data());
+    if (dtype == weight_dtype::bf16) {
+      taps = host_buffer<float>();
+      if (taps16.size() != weight_numel()) taps16 = host_buffer<bf16>(weight_numel());
+      to_channels_last(w, taps16.data());
+    } else {
+      taps16 = host_buffer<bf16>();
+      if (taps.size() != weight_numel()) taps = host_buffer<float>(weight_numel());
+      to_channels_last(w, taps.data());
+    }
     for (index_t o = 0; o < cout; ++o) bias[o] = b[o];
   }
 
@@ -236,9 +238,6 @@ void for_each_conv(vae_weights& w, F&& f) {
     f(w.decoder.conv_out);
   }
 }
-
-/// The conv weights' storage: fp32, or bf16 (conv_weights::to_bf16; the VAE's bf16 option, what upstream runs).
-enum class weight_dtype : std::uint8_t { f32, bf16 };
 
 /// Switches every conv of the built parts to bf16 weights (conv_weights::to_bf16): the VAE's bf16 option. The
 /// activations, norms and everything between the convs stay fp32; only the conv products are bf16 × bf16.
